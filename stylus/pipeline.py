@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 import stylus
 from .audio import (StylusError, read_audio, load_audio, save_audio, SpectrogramParams, stft, mel_from_stft,
-                          mel_to_image, image_to_mel, split_windows, stitch_windows)
+                          mel_to_image, image_to_mel, split_windows, stitch_windows, _stft, _mel_sparse)
 from .inversion import SDModel, load_pipeline, encode, decode, invert, sample
 from .attention import FeatureRecord, attention_control, injection_layers
 from .adain import adain, normalize_weights
@@ -24,7 +24,7 @@ from .reconstruction import mel_to_magnitude, reconstruct, griffin_lim
 
 # %% auto #0
 __all__ = ['PRESETS', 'StylusConfig', 'make_config', 'TransferResult', 'versions', 'expected_unet_passes', 'match_loudness',
-           'StylusPipeline', 'style_window', 'cache_style', 'transfer']
+           'StylusPipeline', 'stft_frames', 'analyse', 'resynthesise', 'style_window', 'cache_style', 'transfer']
 
 # %% ../nbs/07_pipeline.ipynb #ca1ec172
 @dataclass
@@ -42,6 +42,7 @@ class StylusConfig:
     style_offset:float|None=None # seconds into each style where its window starts (None: the loudest window)
     n_blocks:int=2           # how many of the decoder's finest up blocks are injected
     record_dtype:str='float16' # precision of the recorded features
+    chunk_frames:int|None=1024 # STFT frames per chunk of the analysis and the reconstruction (None: the whole song at once)
 
     def __post_init__(self):
         if self.steps < 1: raise StylusError(f"steps must be at least 1, not {self.steps}.")
@@ -51,6 +52,8 @@ class StylusConfig:
         if not 0 <= self.gamma <= 1: raise StylusError(f"gamma must be between 0 and 1, not {self.gamma}.")
         if self.temperature <= 0: raise StylusError(f"temperature must be positive, not {self.temperature}.")
         if self.alpha < 0: raise StylusError(f"alpha must be 0 or more, not {self.alpha}.")
+        if self.chunk_frames is not None and self.chunk_frames < 1:
+            raise StylusError(f"chunk_frames must be at least 1 (or None for the whole song), not {self.chunk_frames}.")
 
 # %% ../nbs/07_pipeline.ipynb #ad07e62a
 PRESETS = {
@@ -181,6 +184,55 @@ def _decode_mels(self:StylusPipeline, latents, levels) -> np.ndarray:
 
 StylusPipeline._encode_mels, StylusPipeline._decode_mels = _encode_mels, _decode_mels
 
+# %% ../nbs/07_pipeline.ipynb #e1fe4e05
+def _context(p:SpectrogramParams) -> int:
+    "Frames on each side of a sample that reach it: a frame's window spans `win_length` samples around its centre."
+    return -(-(p.win_length // 2 + 1) // p.hop_length)
+
+def stft_frames(x:np.ndarray,         # audio `(channels, samples)`
+                params:SpectrogramParams,
+                f0:int, f1:int,        # the frames wanted, `f0 <= frame < f1`
+                bins:int|None=None     # the lowest `bins` bins (default: all)
+               ) -> np.ndarray:        # complex64 `(channels, bins, f1 - f0)`, equal to `stft(x, params)[:, :bins, f0:f1]`
+    "Frames `f0..f1` of the centred STFT of `x`, computed from the samples they see only."
+    p, c, n = params, _context(params), x.shape[-1]
+    s0, s1 = (f0 - c) * p.hop_length, (f1 - 1 + c) * p.hop_length + 1
+    z = np.zeros((x.shape[0], s1 - s0), np.float32)                 # zeros beyond the ends, as the centred STFT pads
+    z[:, max(0, -s0):min(s1, n) - s0] = x[:, max(0, s0):min(s1, n)]
+    return _stft(z, p, bins or p.n_freqs)[:, :, c:c + f1 - f0]
+
+# %% ../nbs/07_pipeline.ipynb #1281d950
+def analyse(audio:np.ndarray,          # `(channels, samples)` at `params.sample_rate`
+            params:SpectrogramParams,
+            chunk_frames:int|None=1024  # frames per chunk (None: the whole STFT at once)
+           ) -> np.ndarray:             # float32 mel `(channels, n_mels, frames)`, as `mel_from_stft(stft(audio))`
+    "The mel-spectrogram of `audio`, one chunk of STFT frames at a time."
+    p, T = params, 1 + audio.shape[-1] // params.hop_length
+    if not chunk_frames: return mel_from_stft(stft(audio, p), p)
+    k = _mel_sparse(p)[1]                                             # only the bins the mel bank reads
+    return np.concatenate([mel_from_stft(stft_frames(audio, p, a, min(a + chunk_frames, T), k), p)
+                           for a in range(0, T, chunk_frames)], -1)
+
+def resynthesise(mel:np.ndarray,       # mel `(channels, n_mels, frames)`, e.g. the stylised one
+                 audio:np.ndarray,     # the content `(channels, samples)` whose STFT phase is used
+                 params:SpectrogramParams,
+                 length:int,           # samples of the result
+                 chunk_frames:int|None=1024 # frames per chunk (None: the whole STFT at once)
+                ) -> np.ndarray:       # float32 `(channels, length)`, as `reconstruct(mel_to_magnitude(mel), stft(audio))`
+    "Audio from `mel` with the phase of `audio`, one chunk of frames (with margins) at a time."
+    p, (C, _, T) = params, mel.shape
+    if not chunk_frames: return reconstruct(mel_to_magnitude(mel, p), stft(audio, p), p, length=length)
+    k, m, hop = _mel_sparse(p)[1], _context(p), p.hop_length
+    out = np.zeros((C, length), np.float32)
+    for a in range(0, T, chunk_frames):
+        b = min(a + chunk_frames, T)
+        fa, fb, s1 = max(a - m, 0), min(b + m, T), length if b == T else min(b * hop, length)
+        if a * hop >= s1: continue
+        mag = mel_to_magnitude(mel[..., fa:fb], p)[:, :k]             # zero above bin k: those bins are left out
+        y = reconstruct(mag, stft_frames(audio, p, fa, fb, k), p, length=s1 - fa * hop)
+        out[:, a * hop:s1] = y[:, (a - fa) * hop:]
+    return out
+
 # %% ../nbs/07_pipeline.ipynb #ead61a18
 def style_window(mel:np.ndarray, # the style's mel, (n_mels, frames), mono
                  params:SpectrogramParams,
@@ -234,7 +286,7 @@ def _style_records(self:StylusPipeline, styles, config:StylusConfig, layers, wor
         else:
             with work.stage('load'): audio = load_audio(s, self.params.sample_rate).mean(0, keepdims=True)
             with work.stage('analysis'):
-                mel = mel_from_stft(stft(audio, self.params), self.params)[0]
+                mel = analyse(audio, self.params, config.chunk_frames)[0]
                 window, start = style_window(mel, self.params, config.style_offset)
             todo.append((i, window, start, s))
     for b in range(0, len(todo), config.batch_size):
@@ -287,12 +339,12 @@ def transfer(self:StylusPipeline,
     with torch.inference_mode():
         src, rate = read_audio(content)
         x = load_audio((src, rate), p.sample_rate)
-        spec = stft(x, p)
-        mel = mel_from_stft(spec, p)
-        windows = split_windows(mel, p)                      # (windows, channels, n_mels, n_frames)
-        items = windows.reshape(-1, *windows.shape[-2:])
-        n_new = sum(not _is_cache(s) for s in styles)
-        work = _Work(expected_unet_passes(len(items), n_new, config), quiet)
+        mel = analyse(x, p, config.chunk_frames)
+        n_frames, windows = mel.shape[-1], split_windows(mel, p)  # (windows, channels, n_mels, n_frames)
+        del mel
+        shape, items = windows.shape, windows.reshape(-1, *windows.shape[-2:])
+        n_items, n_new = len(items), sum(not _is_cache(s) for s in styles)
+        work = _Work(expected_unet_passes(n_items, n_new, config), quiet)
         work.times['analysis'] = time.perf_counter() - t0
         try:
             records = self._style_records(styles, config, layers, work)
@@ -312,10 +364,10 @@ def transfer(self:StylusPipeline,
                 with work.stage('decode'): out[b:b + len(latents)] = self._decode_mels(z, levels)
         finally: work.close()
         with work.stage('reconstruction'):
-            mel_out = stitch_windows(out.reshape(windows.shape), mel.shape[-1], p)
-            mag = mel_to_magnitude(mel_out, p)
-            y = (reconstruct(mag, spec, p, length=x.shape[-1]) if config.reconstruction == 'phase'
-                 else griffin_lim(mag, p, length=x.shape[-1]))
+            del items, windows
+            mel_out = stitch_windows(out.reshape(shape), n_frames, p); del out
+            y = (resynthesise(mel_out, x, p, x.shape[-1], config.chunk_frames) if config.reconstruction == 'phase'
+                 else griffin_lim(mel_to_magnitude(mel_out, p), p, length=x.shape[-1]))
             if rate != p.sample_rate: y = load_audio((y, p.sample_rate), rate)
             y = np.pad(y, ((0, 0), (0, max(0, src.shape[-1] - y.shape[-1]))))[:, :src.shape[-1]]
             y = match_loudness(y, src)
@@ -324,7 +376,7 @@ def transfer(self:StylusPipeline,
                 'content': str(content) if isinstance(content, (str, Path)) else 'array',
                 'styles': [str(s) if isinstance(s, (str, Path)) else ('cached' if isinstance(s, FeatureRecord) else 'array') for s in styles],
                 'style_offsets_seconds': [r.meta.get('offset_seconds') for r in records], 'params': asdict(p)}
-    stats = {**work.stats(), 'wall_seconds': round(time.perf_counter() - t0, 3), 'windows': int(windows.shape[0]), 'channels': int(windows.shape[1]),
-             'expected_unet_passes': expected_unet_passes(len(items), n_new, config)}
+    stats = {**work.stats(), 'wall_seconds': round(time.perf_counter() - t0, 3), 'windows': int(shape[0]), 'channels': int(shape[1]),
+             'expected_unet_passes': expected_unet_passes(n_items, n_new, config)}
     return TransferResult(y, rate, settings, stats)
 StylusPipeline.transfer = transfer
