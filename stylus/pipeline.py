@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 import stylus
 from .audio import (StylusError, read_audio, load_audio, save_audio, SpectrogramParams, stft, mel_from_stft,
-                          mel_to_image, image_to_mel, split_windows, stitch_windows, _stft, _mel_sparse)
+                          mel_to_image, image_to_mel, split_windows, stitch_windows)
 from .inversion import SDModel, load_pipeline, encode, decode, invert, sample
 from .attention import FeatureRecord, attention_control, injection_layers
 from .adain import adain, normalize_weights
@@ -199,7 +199,7 @@ def stft_frames(x:np.ndarray,         # audio `(channels, samples)`
     s0, s1 = (f0 - c) * p.hop_length, (f1 - 1 + c) * p.hop_length + 1
     z = np.zeros((x.shape[0], s1 - s0), np.float32)                 # zeros beyond the ends, as the centred STFT pads
     z[:, max(0, -s0):min(s1, n) - s0] = x[:, max(0, s0):min(s1, n)]
-    return _stft(z, p, bins or p.n_freqs)[:, :, c:c + f1 - f0]
+    return stft(z, p, bins)[:, :, c:c + f1 - f0]
 
 # %% ../nbs/07_pipeline.ipynb #1281d950
 def analyse(audio:np.ndarray,          # `(channels, samples)` at `params.sample_rate`
@@ -209,8 +209,7 @@ def analyse(audio:np.ndarray,          # `(channels, samples)` at `params.sample
     "The mel-spectrogram of `audio`, one chunk of STFT frames at a time."
     p, T = params, 1 + audio.shape[-1] // params.hop_length
     if not chunk_frames: return mel_from_stft(stft(audio, p), p)
-    k = _mel_sparse(p)[1]                                             # only the bins the mel bank reads
-    return np.concatenate([mel_from_stft(stft_frames(audio, p, a, min(a + chunk_frames, T), k), p)
+    return np.concatenate([mel_from_stft(stft_frames(audio, p, a, min(a + chunk_frames, T), p.mel_bins), p)
                            for a in range(0, T, chunk_frames)], -1)
 
 def resynthesise(mel:np.ndarray,       # mel `(channels, n_mels, frames)`, e.g. the stylised one
@@ -222,7 +221,7 @@ def resynthesise(mel:np.ndarray,       # mel `(channels, n_mels, frames)`, e.g. 
     "Audio from `mel` with the phase of `audio`, one chunk of frames (with margins) at a time."
     p, (C, _, T) = params, mel.shape
     if not chunk_frames: return reconstruct(mel_to_magnitude(mel, p), stft(audio, p), p, length=length)
-    k, m, hop = _mel_sparse(p)[1], _context(p), p.hop_length
+    k, m, hop = p.mel_bins, _context(p), p.hop_length
     out = np.zeros((C, length), np.float32)
     for a in range(0, T, chunk_frames):
         b = min(a + chunk_frames, T)
