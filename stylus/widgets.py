@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib, datetime, html, importlib.resources, io, json, math, time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import soundfile as sf
@@ -80,7 +81,7 @@ class AudioPicker:
     "A dropdown of the packaged clips and of uploaded files, with an upload button that adds to it."
     def __init__(self, description:str='audio', # the dropdown's label
                  clip:str='bach_piano',          # the packaged clip selected at first
-                 on_error=None                   # called with the message when an upload cannot be used (default: raise)
+                 on_error:Callable[[str], None]|None=None # called with the message when an upload cannot be used (default: raise)
                 ):
         clips = packaged_clips()
         self.dropdown = W.Dropdown(options=list(clips.items()), value=clips[clip], description=description,
@@ -145,7 +146,7 @@ class StylusApp:
         report = lambda msg: self._fail(msg)   # (defined further down)
         self.content = AudioPicker('content', 'bach_piano', report)
         self.seconds = _slider(W.FloatSlider, 'seconds', 0.0, 0, 60, 0.5, '.1f')
-        self.seconds.description_tooltip = 'keep only the first seconds of the content (0 keeps all)'
+        self.seconds.tooltip = 'keep only the first seconds of the content (0 keeps all)'
         self.styles = [_StyleRow(i + 1, c, i == 0, report)
                        for i, c in enumerate(['bach_violin', 'bach_clarinet', 'bach_flute', 'bach_piano'])]
         self.preset = W.Dropdown(options=[*PRESETS, 'custom'], value='paper', description='preset',
