@@ -12,7 +12,10 @@ from typing import Callable
 
 import numpy as np
 import torch
-from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline
+from transformers.utils import logging as _tlog
+_verbosity = _tlog.get_verbosity(); _tlog.set_verbosity_error() # importing the SD pipeline warns about image processors it never uses here
+try: from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline
+finally: _tlog.set_verbosity(_verbosity)
 from huggingface_hub.errors import HfHubHTTPError
 
 from .audio import StylusError
