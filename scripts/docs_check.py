@@ -16,11 +16,12 @@ The steps:
    most), skipping cells flagged with one of settings.ini's `tst_flags` (`slow gpu sd15`) or `#| eval: false`,
    as `nbdev_test` does. The others are rendered with the outputs they are committed with, which is what Quarto
    shows on the real site (nbdev's Quarto config does not execute notebooks).
-   Which ones: executing every notebook measured about 4.5 minutes on the 2-core development machine (the tiny
-   random-weight model stands in for SD 1.5), which would nearly double CI's test time for pages that already
-   run in `nbdev_test`; so by default only the pages that are screenshotted, the home page (`index`) and the
-   tutorial (`11_tutorial`), are executed, so that their plots and players show. `--execute all` executes
-   every notebook, `--execute none` none.
+   Which ones: with every notebook executed (`--execute all`) the check took 671 s on the 2-core development
+   machine (577 s of it executing 12 notebooks, the tiny random-weight model standing in for SD 1.5), past the
+   10 minutes it may take, and nearly doubling CI's time for cells `nbdev_test` already runs. So by default
+   only the screenshotted pages are executed, the home page (`index`) and the tutorial (`11_tutorial`), so that
+   their plots and players show (about 1.5 minutes); the rest keep their committed outputs.
+   `--execute all` executes every notebook, `--execute none` none.
 3. **Processing**, with nbdev's own code: each notebook goes through `nbdev.serve_drv.main` with nbdev's
    `FilterDefaults` processors, exactly what `nbdev_proc_nbs` runs per notebook before Quarto (front matter from
    `# Title` / `> summary`, `show_doc` cells added and executed, exported and `#| hide` cells removed, links
@@ -106,6 +107,7 @@ def execute(src:Path, dst:Path, skip_flags:set[str], timeout:int=600):
                 d = directives(cell.source)
                 if d.keys() & skip_flags or d.get('eval', '').lower() == 'false': return cell, resources
             return super().preprocess_cell(cell, resources, index)
+    os.environ['PATH'] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get('PATH', '')])  # the kernel's `python`
     nb = nbformat.read(src, as_version=4)
     Exec(timeout=timeout, kernel_name='python3').preprocess(nb, {'metadata': {'path': str(src.parent)}})
     nbformat.write(nb, dst)
@@ -182,7 +184,9 @@ def quarto_cells(nb, math:Math) -> dict:
         if c.cell_type == 'raw' and src.lstrip().startswith('---') and not fm:
             fm = yaml.safe_load(src.strip().strip('-')) or {}
             head = f"# {fm.get('title', '')}" if fm.get('title') else ''
-            if fm.get('description'): head += f'\n\n<div class="description">{html.escape(str(fm["description"]))}</div>'
+            if fm.get('description'):
+                desc = re.sub(r'`([^`]+)`', r'<code>\1</code>', html.escape(str(fm['description']), quote=False))
+                head += f'\n\n<div class="description">{desc}</div>'
             if head: cells.append(nbformat.v4.new_markdown_cell(head))
             continue
         if c.cell_type == 'markdown':
@@ -244,6 +248,7 @@ img.math { max-width: 100%; }
 code.math-tex { color: #6c3; }
 .jp-RenderedHTMLCommon table { border-collapse: collapse; margin: 0.5em 0; }
 .jp-RenderedHTMLCommon th, .jp-RenderedHTMLCommon td { border: 1px solid #ccc; padding: 4px 8px; }
+.jp-RenderedMarkdown pre { background: #f5f5f5; padding: 8px 10px; margin: 0.6em 0 0.9em; border-radius: 3px; }
 """
 
 def render(proc:Path, site:Path, nbs:Path, sidebar:list, cfg) -> tuple[list[str], dict]:
@@ -266,6 +271,7 @@ def render(proc:Path, site:Path, nbs:Path, sidebar:list, cfg) -> tuple[list[str]
     style = _CSS + (nbs / 'styles.css').read_text() if (nbs / 'styles.css').exists() else _CSS
     for stem, body in bodies.items():
         body = body.replace(f'href="{site_url}', 'href="')
+        body = re.sub(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>', '', body)   # CDN scripts (MathJax, require.js)
         nav = sidebar_html(sidebar, pages, stem)
         body = re.sub(r'(<body[^>]*>)', lambda m: m.group(1) + f'<div class="dc-top">{html.escape(cfg.title)}</div>'
                       f'<div class="dc-layout"><nav class="dc-sidebar">{nav}</nav><div class="dc-main">', body, count=1)
@@ -343,8 +349,8 @@ def main(argv=None) -> int:
             sources[p.stem] = executed / p.name; ran.append(p.stem)
             say(f"executed {p.name} ({time.perf_counter() - t1:.1f} s)")
         except Exception as e:
-            msg = str(e).strip().splitlines()
-            problems.append(f"{p.stem}: does not execute: {type(e).__name__}: {' | '.join(msg[-6:])[:1500]}")
+            msg = [l for l in re.sub(r'\x1b\[[0-9;]*m', '', str(e)).splitlines() if l.strip()]
+            problems.append(f"{p.stem}: does not execute: {type(e).__name__}: " + '\n      '.join(msg[-4:])[:1500])
     times['execution'] = time.perf_counter() - t
 
     # 3. processing with nbdev's processors, one process per notebook at a time
