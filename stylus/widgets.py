@@ -52,6 +52,7 @@ def spectrogram_png(audio:np.ndarray, # samples `(channels, samples)` or `(sampl
                     title:str='',     # a title above the plot
                     params:SpectrogramParams|None=None, # the spectrogram settings (Riffusion's by default)
                     size:tuple=(4.2, 2.6), # figure size in inches (at 100 dpi)
+                    window:tuple|None=None, # (start, end) in seconds to outline, e.g. the style window the model used
                    ) -> bytes:        # a PNG image
     "A PNG of the mel-spectrogram the model sees (mono mix, dB) with time in seconds and frequency in Hz."
     p = params or SpectrogramParams()
@@ -68,6 +69,7 @@ def spectrogram_png(audio:np.ndarray, # samples `(channels, samples)` or `(sampl
                   [f'{f/1000:g}k' if f >= 1000 else str(f) for f in hz])
     ax.set_xlabel('seconds', fontsize=8); ax.set_ylabel('Hz', fontsize=8); ax.tick_params(labelsize=7)
     if title: ax.set_title(title, fontsize=9)
+    if window: ax.axvspan(*window, facecolor='none', edgecolor='#00e5ff', linewidth=2)
     fig.tight_layout()
     buf = io.BytesIO(); fig.savefig(buf, format='png'); return buf.getvalue()
 
@@ -168,7 +170,7 @@ class StylusApp:
     def _layout(self) -> W.Widget:
         head = lambda t: W.HTML(f'<b>{t}</b>')
         return W.VBox([
-            head('Content'), W.HBox([self.content.box, self.seconds]),
+            head('Content'), W.HBox([self.content.box, self.seconds, W.HTML('<small>&nbsp;0 keeps the whole clip</small>')]),
             head('Styles'), *[s.box for s in self.styles],
             head('Settings'), W.HBox([W.VBox([self.preset, self.alpha]), W.VBox([self.gamma, self.temperature]),
                                       W.VBox([self.steps])]),
@@ -243,13 +245,23 @@ def _counting(self:StylusApp, total:int):
 
 # %% ../nbs/09_app.ipynb #8e11bd34
 @patch
-def _panel(self:StylusApp, title:str, audio:np.ndarray, rate:int) -> W.VBox:
-    "A column entry: a title, a player and the mel-spectrogram."
+def _panel(self:StylusApp, title:str, audio:np.ndarray, rate:int, window=None) -> W.VBox:
+    "A column entry: a title, a player and the mel-spectrogram (with `window` outlined)."
     return W.VBox([W.HTML(f'<b>{html.escape(title)}</b>'),
                    W.Audio(value=_wav_bytes(audio, rate), format='wav', autoplay=False, loop=False,
                            layout=W.Layout(width='380px')),
-                   W.Image(value=spectrogram_png(audio, rate), format='png', layout=W.Layout(width='380px'))],
+                   W.Image(value=spectrogram_png(audio, rate, window=window), format='png', layout=W.Layout(width='380px'))],
                   layout=W.Layout(margin='0 12px 0 0'))
+
+@patch
+def _show_styles(self:StylusApp, inp:_Inputs, audios:list, offsets:list|None=None):
+    "The styles column; once the run has chosen them, each style's window is outlined."
+    p, n = self.pipe.params if self.pipe is not None else SpectrogramParams(), len(inp.styles)
+    span = p.n_frames * p.hop_length / p.sample_rate
+    self.out_styles.children = [W.HTML('<h4>style' + ('s' if n > 1 else '') + '</h4>'), *[
+        self._panel(label + (f' (weight {w / sum(inp.weights):.2f})' if n > 1 else ''), a, r,
+                    None if not offsets or offsets[i] is None else (offsets[i], min(offsets[i] + span, a.shape[-1] / r)))
+        for i, (label, w, (a, r)) in enumerate(zip(inp.style_labels, inp.weights, audios))]]
 
 @patch
 def _fail(self:StylusApp, message:str):
@@ -278,20 +290,21 @@ def _message(e:BaseException) -> str:
 @patch
 def run(self:StylusApp) -> TransferResult|None:
     "Run the transfer the controls describe and show it; errors become a message in `error`. What the Run button calls."
-    self.result, self.error.value, self.out_result.children = None, '', ()
+    self.result, self.error.value = None, ''
+    self.out_content.children = self.out_styles.children = self.out_result.children = ()
     self.run_button.disabled = True
     try:
         inp = self._inputs()
         self.out_content.children = [W.HTML('<h4>content</h4>'), self._panel(inp.content_label, *inp.content_audio)]
-        self.out_styles.children = [W.HTML('<h4>style' + ('s' if len(inp.styles) > 1 else '') + '</h4>'),
-            *[self._panel(f'{l}' + (f' (weight {w / sum(inp.weights):.2f})' if len(inp.styles) > 1 else ''), *read_audio(s))
-              for l, s, w in zip(inp.style_labels, inp.styles, inp.weights)]]
+        styles = [read_audio(s) for s in inp.styles]
+        self._show_styles(inp, styles)
         pipe, t0 = self._load(), time.perf_counter()
         total = self._expected_passes(inp)
         self.status.value = f'running: {total} U-Net passes...'
         with self._counting(total):
             res = pipe.transfer(inp.content, inp.styles, weights=inp.weights, preset=inp.preset, quiet=True, **inp.settings)
         res.settings.update(content=inp.content_label, styles=inp.style_labels)
+        self._show_styles(inp, styles, res.settings.get('style_offsets_seconds'))
         self.progress.max, self.progress.value, self.progress.bar_style = max(self.passes, 1), max(self.passes, 1), 'success'
         self.out_result.children = [W.HTML('<h4>result</h4>'), self._panel(f'{inp.content_label} in the style', res.audio, res.sample_rate)]
         self.status.value = f'done in {time.perf_counter() - t0:.1f} s ({self.passes} U-Net passes)'
