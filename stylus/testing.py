@@ -125,12 +125,19 @@ class GaussianDenoiser(nn.Module):
         self.config = SimpleNamespace(in_channels=in_channels, out_channels=in_channels, sample_size=64)
 
     @property
-    def dtype(self) -> torch.dtype: return self.alphas_cumprod.dtype
+    def dtype(self) -> torch.dtype:
+        "The dtype it computes in (that of the schedule)."
+        return self.alphas_cumprod.dtype
     @property
-    def device(self) -> torch.device: return self.alphas_cumprod.device
+    def device(self) -> torch.device:
+        "The device it computes on."
+        return self.alphas_cumprod.device
     @property
-    def attn_processors(self) -> dict: return {}
-    def set_attn_processor(self, processor): pass  # no attention layers to change
+    def attn_processors(self) -> dict:
+        "No attention layers: an empty mapping, like a U-Net without attention."
+        return {}
+    def set_attn_processor(self, processor):
+        "Nothing to change: there are no attention layers."
 
     def forward(self,
                 sample: torch.Tensor, # the noisy latent x_t, (B, C, H, W)
