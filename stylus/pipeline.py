@@ -42,7 +42,7 @@ class StylusConfig:
     style_offset:float|None=None # seconds into each style where its window starts (None: the loudest window)
     n_blocks:int=2           # how many of the decoder's finest up blocks are injected
     record_dtype:str='float16' # precision of the recorded features
-    chunk_frames:int|None=1024 # STFT frames per chunk of the analysis and the reconstruction (None: the whole song at once)
+    chunk_frames:int=1024    # STFT frames per chunk of the analysis and the reconstruction (0: the whole song at once)
 
     def __post_init__(self):
         if self.steps < 1: raise StylusError(f"steps must be at least 1, not {self.steps}.")
@@ -52,8 +52,7 @@ class StylusConfig:
         if not 0 <= self.gamma <= 1: raise StylusError(f"gamma must be between 0 and 1, not {self.gamma}.")
         if self.temperature <= 0: raise StylusError(f"temperature must be positive, not {self.temperature}.")
         if self.alpha < 0: raise StylusError(f"alpha must be 0 or more, not {self.alpha}.")
-        if self.chunk_frames is not None and self.chunk_frames < 1:
-            raise StylusError(f"chunk_frames must be at least 1 (or None for the whole song), not {self.chunk_frames}.")
+        if self.chunk_frames < 0: raise StylusError(f"chunk_frames must be 0 (the whole song) or more, not {self.chunk_frames}.")
 
 # %% ../nbs/07_pipeline.ipynb #ad07e62a
 PRESETS = {
@@ -204,7 +203,7 @@ def stft_frames(x:np.ndarray,         # audio `(channels, samples)`
 # %% ../nbs/07_pipeline.ipynb #1281d950
 def analyse(audio:np.ndarray,          # `(channels, samples)` at `params.sample_rate`
             params:SpectrogramParams,
-            chunk_frames:int|None=1024  # frames per chunk (None: the whole STFT at once)
+            chunk_frames:int=1024       # frames per chunk (0: the whole STFT at once)
            ) -> np.ndarray:             # float32 mel `(channels, n_mels, frames)`, as `mel_from_stft(stft(audio))`
     "The mel-spectrogram of `audio`, one chunk of STFT frames at a time."
     p, T = params, 1 + audio.shape[-1] // params.hop_length
@@ -216,7 +215,7 @@ def resynthesise(mel:np.ndarray,       # mel `(channels, n_mels, frames)`, e.g. 
                  audio:np.ndarray,     # the content `(channels, samples)` whose STFT phase is used
                  params:SpectrogramParams,
                  length:int,           # samples of the result
-                 chunk_frames:int|None=1024 # frames per chunk (None: the whole STFT at once)
+                 chunk_frames:int=1024 # frames per chunk (0: the whole STFT at once)
                 ) -> np.ndarray:       # float32 `(channels, length)`, as `reconstruct(mel_to_magnitude(mel), stft(audio))`
     "Audio from `mel` with the phase of `audio`, one chunk of frames (with margins) at a time."
     p, (C, _, T) = params, mel.shape
