@@ -162,6 +162,7 @@ def load_pipeline(model: str | Path | None = None, # hub id or local folder; Non
     pipe = _from_pretrained(model, dtype, vae_dtype, verbose)
     emb = _empty_embedding(pipe, device, dtype)
     unet, vae = pipe.unet.to(device).eval().requires_grad_(False), pipe.vae.to(device).eval().requires_grad_(False)
+    if device.type == "cpu": vae.to(memory_format=torch.channels_last)  # ~15% faster VAE on CPU (see stylus.bench)
     sched = DDIMScheduler.from_config(pipe.scheduler.config)
     del pipe  # the text encoder and tokenizer go with it
     if verbose: print(f"Stylus: loaded {model} on {device} in {str(dtype).removeprefix('torch.')} ({why})"
