@@ -187,7 +187,7 @@ def encode(model: SDModel, # the loaded model
     with torch.inference_mode():
         out = [model.vae.encode(b.to(model.device, model.vae_dtype)).latent_dist.mean.float() * sf
                for b in _batches(x, batch_size)]
-    return torch.cat(out)
+    return torch.cat(out).contiguous()  # a channels-last VAE gives channels-last tensors
 
 def decode(model: SDModel, # the loaded model
            latents: torch.Tensor, # (B, 4, h, w) scaled latents
@@ -200,7 +200,7 @@ def decode(model: SDModel, # the loaded model
     with torch.inference_mode():
         out = [model.vae.decode(b.to(model.device, model.vae_dtype) / sf).sample.float().clamp(-1, 1)
                for b in _batches(z, batch_size)]
-    return torch.cat(out)
+    return torch.cat(out).contiguous()
 
 # %% ../nbs/01_inversion.ipynb #146d73a0
 def sampling_timesteps(model: SDModel, # the loaded model (its scheduler's configuration is used, not changed)
