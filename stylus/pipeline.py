@@ -114,7 +114,9 @@ class _Work:
         work = self
         class _T:
             def __enter__(s): s.t0 = time.perf_counter()
-            def __exit__(s, *a): work.times[name] = work.times.get(name, 0.0) + time.perf_counter() - s.t0
+            def __exit__(s, *a):
+                if torch.cuda.is_available() and torch.cuda.is_initialized(): torch.cuda.synchronize()  # count queued GPU work here
+                work.times[name] = work.times.get(name, 0.0) + time.perf_counter() - s.t0
         return _T()
     def pass_of(self, batch:int):
         def f(n=1): self.passes.append(batch); self.bar.update(1)
