@@ -83,7 +83,9 @@ class TransferResult:
     stats:dict=field(default_factory=dict) # time per stage (s), U-Net passes and their batch sizes
 
     @property
-    def duration(self) -> float: return self.audio.shape[-1] / self.sample_rate
+    def duration(self) -> float:
+        "Length of the audio in seconds."
+        return self.audio.shape[-1] / self.sample_rate
 
     def save(self, path, overwrite:bool=False) -> Path:
         "Write the audio to `path` atomically (format from the suffix); refuse to replace a file unless `overwrite`."
