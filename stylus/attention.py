@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_attention.ipynb #cfc263b4
 from __future__ import annotations
-import json, math
+import json, math, os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,7 +16,8 @@ from safetensors.torch import save_file, safe_open
 from .audio import StylusError
 
 # %% auto #0
-__all__ = ['injection_layers', 'FeatureRecord', 'record_nbytes', 'AttentionControl', 'StylusAttnProcessor', 'attention_control']
+__all__ = ['injection_layers', 'FeatureRecord', 'is_style_cache', 'record_nbytes', 'AttentionControl', 'StylusAttnProcessor',
+           'attention_control']
 
 # %% ../nbs/02_attention.ipynb #d72e9a78
 def injection_layers(unet,         # an SD 1.x `UNet2DConditionModel`
@@ -127,6 +128,12 @@ def _load(cls, path, device=None) -> FeatureRecord:
 
 FeatureRecord.save = _save
 FeatureRecord.load = classmethod(_load)
+
+# %% ../nbs/02_attention.ipynb #96d0f4ea
+def is_style_cache(src, # a style as given: a path, an `(array, rate)` pair, or a `FeatureRecord`
+                  ) -> bool: # whether it is a cached style (a record, or a path ending in `.safetensors`), not a recording
+    "Whether a style source is a cached features record rather than audio to invert."
+    return isinstance(src, FeatureRecord) or (isinstance(src, (str, os.PathLike)) and os.fspath(src).endswith('.safetensors'))
 
 # %% ../nbs/02_attention.ipynb #344dc416
 def record_nbytes(geometry:list[tuple[int,int]], # (tokens, channels) of each injected layer

@@ -14,12 +14,19 @@ import soundfile as sf
 import librosa
 
 # %% auto #0
-__all__ = ['StylusError', 'read_audio', 'data_path', 'load_audio', 'save_audio', 'SpectrogramParams', 'stft', 'mel_from_stft',
-           'mel_to_image', 'image_to_mel', 'n_windows', 'split_windows', 'stitch_windows']
+__all__ = ['HZ_TICKS', 'StylusError', 'is_out_of_memory', 'read_audio', 'shipped_clips', 'data_path', 'load_audio',
+           'resampled_frames', 'save_audio', 'SpectrogramParams', 'stft', 'mel_from_stft', 'mel_to_image',
+           'image_to_mel', 'show_mel', 'n_windows', 'split_windows', 'stitch_windows']
 
 # %% ../nbs/00_audio.ipynb #47cbc964
 class StylusError(Exception):
     "An error the user can fix; its message says what to do."
+
+# %% ../nbs/00_audio.ipynb #12bd29d2
+def is_out_of_memory(e:BaseException, # an exception raised by a transfer
+                    ) -> bool: # whether it means the machine (CPU or GPU) ran out of memory
+    "Whether `e` is an out-of-memory failure: a `MemoryError`, or an error (e.g. `torch.OutOfMemoryError`) saying *out of memory*."
+    return isinstance(e, MemoryError) or 'out of memory' in str(e).lower()
 
 # %% ../nbs/00_audio.ipynb #ddca1e37
 def _check_samples(audio:np.ndarray, name:str) -> np.ndarray:
@@ -74,13 +81,18 @@ def read_audio(src, # a path (`str`/`Path`) to a file libsndfile decodes, or an 
 # %% ../nbs/00_audio.ipynb #87b05aed
 _DATA = importlib.resources.files('stylus') / 'data'
 
+def shipped_clips() -> dict[str, dict]: # each clip's entry in `clips.json` by name (file stem), with its `path` added
+    "The audio clips that ship with Stylus (`stylus/data/clips.json`): file, instrument, rate, channels, duration and path."
+    entries = json.loads((_DATA / 'clips.json').read_text())
+    return {Path(c['file']).stem: {**c, 'path': Path(str(_DATA / c['file']))} for c in entries}
+
 def data_path(name:str, # a clip shipped with Stylus, with or without its suffix, e.g. `'bach_violin'`
              ) -> Path: # the clip's path inside the installed package
     "Path of an audio clip shipped in `stylus/data` (listed in its `clips.json`)."
-    clips = [c['file'] for c in json.loads((_DATA / 'clips.json').read_text())]
-    for f in clips:
-        if name in (f, Path(f).stem): return Path(str(_DATA / f))
-    raise StylusError(f"No clip named {name!r} ships with Stylus; available: {', '.join(Path(f).stem for f in clips)}.")
+    clips = shipped_clips()
+    for stem, c in clips.items():
+        if name in (c['file'], stem): return c['path']
+    raise StylusError(f"No clip named {name!r} ships with Stylus; available: {', '.join(clips)}.")
 
 # %% ../nbs/00_audio.ipynb #775ddfb8
 @functools.cache
@@ -99,6 +111,16 @@ def load_audio(src, # a path or an `(array, rate)` pair, as for `read_audio`
         raise StylusError(f"The target sample rate {sr!r} is not a positive whole number of Hz; give e.g. 44100.")
     y = librosa.resample(audio, orig_sr=rate, target_sr=int(sr), res_type=_res_type(), axis=-1)
     return np.ascontiguousarray(y, dtype=np.float32)
+
+# %% ../nbs/00_audio.ipynb #417c8b9b
+def resampled_frames(samples:int, # samples of the clip at its own rate
+                     rate:int,    # the clip's sample rate, Hz
+                     params:SpectrogramParams|None=None, # codec parameters (`sample_rate`, `hop_length`); default `SpectrogramParams()`
+                    ) -> int: # STFT frames of the clip after `load_audio(..., sr=params.sample_rate)`
+    "Frames of the centred STFT of a clip of `samples` at `rate` once it is resampled to the codec's rate."
+    p = params or SpectrogramParams()
+    n = samples if rate == p.sample_rate else int(np.ceil(samples * (float(p.sample_rate) / rate)))  # as librosa.resample
+    return 1 + n // p.hop_length
 
 # %% ../nbs/00_audio.ipynb #00a8badd
 def _umask() -> int:
@@ -257,6 +279,50 @@ def image_to_mel(image:np.ndarray, # image `(..., 3, n_mels, frames)` as made by
     x = np.clip((1 - grey) / 2, 0, 1)
     level = np.asarray(level, np.float32)[..., None, None]
     return (x ** (1 / p.image_exponent) * level).astype(np.float32)
+
+# %% ../nbs/00_audio.ipynb #15fbb31e
+HZ_TICKS = (100, 250, 500, 1000, 2000, 4000, 8000) # frequencies `show_mel` labels, where they fall inside the codec's band
+
+def _spans(window) -> list[tuple[float, float]]:
+    "`None`, one `(start, end)` pair or a list of them, as a list of pairs."
+    if window is None: return []
+    if len(window) == 2 and all(isinstance(v, (int, float, np.number)) for v in window): return [tuple(window)]
+    return [tuple(w) for w in window]
+
+def show_mel(mel:np.ndarray, # mel-spectrogram `(n_mels, frames)` (leading axes, e.g. channels, are averaged), or a model image `(..., 3, n_mels, frames)` with `image=True`
+             params:SpectrogramParams|None=None, # codec parameters (frame rate, mel band); default `SpectrogramParams()`
+             ax=None,             # matplotlib Axes to draw on; default: a new figure's
+             title:str|None=None, # title above the plot
+             image:bool=False,    # `mel` is a model image (as `mel_to_image` makes it): draw its grey levels, loud is dark
+             db_range:float=80.,  # for a mel-spectrogram: dB shown below its maximum (quieter is clipped)
+             cmap:str='magma',    # colour map of a mel-spectrogram (an image is always grey)
+             start:float=0.,      # time of the first frame, seconds
+             window=None,         # a `(start, end)` span in seconds, or a list of them, to outline (e.g. the windows the model used)
+             color:str='#00e5ff', # colour of the outlines
+             fontsize:float=8,    # size of labels and ticks
+            ): # the `AxesImage` drawn (its `.axes` is the Axes)
+    "Draw a mel-spectrogram (dB) or a model image with time in seconds, low frequencies at the bottom and Hz ticks on the mel axis."
+    p = params or SpectrogramParams()
+    a = np.asarray(mel, np.float32)
+    if image: a = ((a.reshape(-1, *a.shape[-2:]).mean(0) + 1) / 2)[::-1]    # grey, back to row 0 = lowest band
+    else: a = a.reshape(-1, *a.shape[-2:]).mean(0)
+    if a.shape[0] != p.n_mels: raise StylusError(f"show_mel got {a.shape[0]} mel bands, the parameters say {p.n_mels}; pass the matching params.")
+    if ax is None:
+        import matplotlib.pyplot as plt
+        ax = plt.subplots(figsize=(8, 3))[1]
+    extent = (start, start + a.shape[-1] * p.frame_seconds, 0, p.n_mels)
+    if image: im = ax.imshow(a, origin='lower', aspect='auto', cmap='gray', vmin=0, vmax=1, interpolation='nearest', extent=extent)
+    else:
+        top = 20 * np.log10(max(float(a.max()), 1e-10))
+        db = 20 * np.log10(np.maximum(a, 10 ** ((top - db_range) / 20)))
+        im = ax.imshow(db, origin='lower', aspect='auto', cmap=cmap, vmin=top - db_range, vmax=top, interpolation='nearest', extent=extent)
+    hz = librosa.mel_frequencies(n_mels=p.n_mels, fmin=p.f_min, fmax=p.f_max, htk=True)   # centre of each row
+    ticks = [f for f in HZ_TICKS if p.f_min <= f <= p.f_max]
+    ax.set_yticks([np.interp(f, hz, np.arange(p.n_mels)) + 0.5 for f in ticks], [f'{f/1000:g}k' if f >= 1000 else f'{f:g}' for f in ticks])
+    ax.set_xlabel('seconds', fontsize=fontsize); ax.set_ylabel('Hz (mel scale)', fontsize=fontsize); ax.tick_params(labelsize=fontsize)
+    if title: ax.set_title(title, fontsize=fontsize + 1)
+    for s0, s1 in _spans(window): ax.axvspan(s0, s1, facecolor='none', edgecolor=color, linewidth=2)
+    return im
 
 # %% ../nbs/00_audio.ipynb #a5cd35c7
 def n_windows(length:int, # frames of the mel-spectrogram

@@ -17,7 +17,7 @@ import stylus
 from .audio import (StylusError, read_audio, load_audio, save_audio, SpectrogramParams, stft, mel_from_stft,
                           mel_to_image, image_to_mel, split_windows, stitch_windows)
 from .inversion import SDModel, load_pipeline, encode, decode, invert, sample
-from .attention import FeatureRecord, attention_control, injection_layers
+from .attention import FeatureRecord, attention_control, injection_layers, is_style_cache
 from .adain import adain, normalize_weights
 from .guidance import StyleGuidance
 from .reconstruction import mel_to_magnitude, reconstruct, griffin_lim
@@ -153,9 +153,6 @@ def match_loudness(audio:np.ndarray, # the audio to scale, (channels, samples)
     return out.astype(np.float32)
 
 # %% ../nbs/07_pipeline.ipynb #92cf8bdb
-def _is_cache(src) -> bool:
-    return isinstance(src, FeatureRecord) or (isinstance(src, (str, Path)) and str(src).endswith('.safetensors'))
-
 class StylusPipeline:
     "Training-free music style transfer with a Stable Diffusion 1.x model on mel-spectrograms."
     def __init__(self, model:SDModel, # a loaded model (`stylus.inversion.load_pipeline`)
@@ -283,7 +280,7 @@ def _style_records(self:StylusPipeline, styles, config:StylusConfig, layers, wor
     records, todo = [None] * len(styles), []
     for i, s in enumerate(styles):
         if isinstance(s, FeatureRecord): records[i] = self._check_cache(s, config, layers, f'#{i+1}')
-        elif _is_cache(s):
+        elif is_style_cache(s):
             with work.stage('load'): records[i] = self._check_cache(FeatureRecord.load(s, self.model.device), config, layers, str(s))
         else:
             with work.stage('load'): audio = load_audio(s, self.params.sample_rate).mean(0, keepdims=True)
@@ -313,7 +310,7 @@ def cache_style(self:StylusPipeline, style,  # a path or (array, rate)
                ) -> Path:
     "Invert `style` once and save its features to `path`."
     path = Path(path)
-    if path.suffix != '.safetensors': raise StylusError(f"A style cache is a .safetensors file; give a path ending in .safetensors, not {path.name}.")
+    if not is_style_cache(path): raise StylusError(f"A style cache is a .safetensors file; give a path ending in .safetensors, not {path.name}.")
     config = make_config(preset, **settings)
     layers = injection_layers(self.model.unet, config.n_blocks)
     work = _Work(config.steps * (1 + config.refine), quiet)
@@ -345,7 +342,7 @@ def transfer(self:StylusPipeline,
         n_frames, windows = mel.shape[-1], split_windows(mel, p)  # (windows, channels, n_mels, n_frames)
         del mel
         shape, items = windows.shape, windows.reshape(-1, *windows.shape[-2:])
-        n_items, n_new = len(items), sum(not _is_cache(s) for s in styles)
+        n_items, n_new = len(items), sum(not is_style_cache(s) for s in styles)
         work = _Work(expected_unet_passes(n_items, n_new, config), quiet)
         work.times['analysis'] = time.perf_counter() - t0
         try:
