@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_audio.ipynb #ae461153
 from __future__ import annotations
-import contextlib, functools, importlib.resources, json, os, tempfile
+import contextlib, functools, importlib.resources, json, math, os, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +15,8 @@ import librosa
 
 # %% auto #0
 __all__ = ['HZ_TICKS', 'StylusError', 'is_out_of_memory', 'read_audio', 'shipped_clips', 'data_path', 'load_audio',
-           'resampled_frames', 'save_audio', 'SpectrogramParams', 'stft', 'mel_from_stft', 'mel_to_image',
-           'image_to_mel', 'show_mel', 'n_windows', 'split_windows', 'stitch_windows']
+           'resampled_frames', 'save_audio', 'SpectrogramParams', 'stft', 'mel_from_stft', 'stft_frames', 'analyse',
+           'mel_to_image', 'image_to_mel', 'show_mel', 'n_windows', 'split_windows', 'stitch_windows', 'style_window']
 
 # %% ../nbs/00_audio.ipynb #47cbc964
 class StylusError(Exception):
@@ -189,6 +189,8 @@ class SpectrogramParams:
     @property
     def mel_bins(self) -> int: "How many of the lowest STFT bins the mel bank uses (those below `f_max`)." ; return _mel_sparse(self)[1]
     @property
+    def context_frames(self) -> int: "Frames on each side of a sample that reach it (a frame's window spans `win_length` samples around its centre)." ; return -(-(self.win_length // 2 + 1) // self.hop_length)
+    @property
     def window(self) -> np.ndarray: "The analysis window: periodic Hann of `win_length` samples, float32, read-only." ; return _window(self.win_length)
 
 # %% ../nbs/00_audio.ipynb #227c5092
@@ -252,6 +254,30 @@ def mel_from_stft(S:np.ndarray, # complex STFT `(..., n_freqs, frames)` from `st
     mag = np.abs(S[..., :k, :]).reshape(-1, k, T)
     if p.power != 1: mag = mag ** p.power
     return np.stack([bank @ m for m in mag]).astype(np.float32).reshape(*lead, p.n_mels, T)
+
+# %% ../nbs/00_audio.ipynb #668617db
+def stft_frames(x:np.ndarray,         # audio `(channels, samples)`
+                params:SpectrogramParams,
+                f0:int, f1:int,        # the frames wanted, `f0 <= frame < f1`
+                bins:int|None=None     # the lowest `bins` bins (default: all)
+               ) -> np.ndarray:        # complex64 `(channels, bins, f1 - f0)`, equal to `stft(x, params)[:, :bins, f0:f1]`
+    "Frames `f0..f1` of the centred STFT of `x`, computed from the samples they see only."
+    p, margin, n = params, params.context_frames, x.shape[-1]
+    first, end = (f0 - margin) * p.hop_length, (f1 - 1 + margin) * p.hop_length + 1   # the samples they see
+    z = np.zeros((x.shape[0], end - first), np.float32)                 # zeros beyond the ends, as the centred STFT pads
+    z[:, max(0, -first):min(end, n) - first] = x[:, max(0, first):min(end, n)]
+    return stft(z, p, bins)[:, :, margin:margin + f1 - f0]
+
+# %% ../nbs/00_audio.ipynb #453963e3
+def analyse(audio:np.ndarray,          # `(channels, samples)` at `params.sample_rate`
+            params:SpectrogramParams,
+            chunk_frames:int=1024       # frames per chunk (0: the whole STFT at once)
+           ) -> np.ndarray:             # float32 mel `(channels, n_mels, frames)`, as `mel_from_stft(stft(audio))`
+    "The mel-spectrogram of `audio`, one chunk of STFT frames at a time."
+    p, T = params, 1 + audio.shape[-1] // params.hop_length
+    if not chunk_frames: return mel_from_stft(stft(audio, p), p)
+    return np.concatenate([mel_from_stft(stft_frames(audio, p, start, min(start + chunk_frames, T), p.mel_bins), p)
+                           for start in range(0, T, chunk_frames)], -1)
 
 # %% ../nbs/00_audio.ipynb #0c972e03
 def mel_to_image(mel:np.ndarray, # mel-spectrogram `(..., n_mels, frames)`, non-negative
@@ -370,3 +396,21 @@ def stitch_windows(windows:np.ndarray, # windows `(n_windows, ..., n_mels, n_fra
         sl = slice(i * p.stride, i * p.stride + p.n_frames)
         out[..., sl] += windows[i] * w[i]; total[sl] += w[i]
     return (out / total)[..., :length].astype(windows.dtype)
+
+# %% ../nbs/00_audio.ipynb #63791195
+def style_window(mel:np.ndarray, # the style's mel, (n_mels, frames), mono
+                 params:SpectrogramParams,
+                 offset:float|None=None # seconds where the window starts; None picks the loudest window
+                ) -> tuple[np.ndarray, int]:
+    "One `n_frames` window of a style's mel and its first frame: the loudest, or the one at `offset`; short styles loop."
+    n, T = params.n_frames, mel.shape[-1]
+    if T < n: mel, T = np.tile(mel, (1, math.ceil(n / T)))[:, :n], n  # loop a short style to fill a window
+    if offset is not None:
+        start = int(round(offset * params.sample_rate / params.hop_length))
+        if not 0 <= start <= T - n:
+            raise StylusError(f"The style offset {offset} s leaves less than one window ({params.n_frames * params.hop_length / params.sample_rate:.2f} s) of the style; "
+                              f"use an offset between 0 and {max(T - n, 0) * params.hop_length / params.sample_rate:.2f} s.")
+    else:
+        energy = np.convolve(mel.sum(0), np.ones(n), 'valid')  # energy of every window start
+        start = int(energy.argmax())
+    return mel[:, start:start + n], start

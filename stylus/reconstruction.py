@@ -8,10 +8,10 @@ import functools
 
 import numpy as np
 import scipy.fft, scipy.linalg, scipy.sparse
-from .audio import SpectrogramParams, stft
+from .audio import SpectrogramParams, stft, stft_frames
 
 # %% auto #0
-__all__ = ['spectral_convergence', 'snr_db', 'mel_to_magnitude', 'reconstruct', 'griffin_lim']
+__all__ = ['spectral_convergence', 'snr_db', 'mel_to_magnitude', 'reconstruct', 'resynthesise', 'griffin_lim']
 
 # %% ../nbs/05_reconstruction.ipynb #a5aa9cb6
 def spectral_convergence(ref_mag:np.ndarray, # reference STFT magnitude `(..., n_freqs, frames)`
@@ -147,6 +147,32 @@ def reconstruct(magnitude:np.ndarray, # STFT magnitude `(..., n_freqs, frames)`,
     k = int(np.flatnonzero(mag.any(axis=(0, 2))).max(initial=0)) + 1   # rows above are zero: skip them
     n = p.hop_length * (mag.shape[-1] - 1) if length is None else int(length)
     return _istft(mag[:, :k], ph, p, n).reshape(*lead, n)
+
+# %% ../nbs/05_reconstruction.ipynb #87574dcc
+def resynthesise(mel:np.ndarray,       # mel `(channels, n_mels, frames)`, e.g. the stylised one
+                 audio:np.ndarray,     # the content `(channels, samples)` whose STFT phase is used
+                 params:SpectrogramParams,
+                 length:int,           # samples of the result
+                 chunk_frames:int=1024, # frames per chunk (0: the whole STFT at once)
+                 refine:int=0,         # refinement passes of `mel_to_magnitude` against the content's phase
+                ) -> np.ndarray:       # float32 `(channels, length)`, as `reconstruct(mel_to_magnitude(mel, refine=, phase=S), S)` with `S = stft(audio)`
+    "Audio from `mel` with the phase of `audio`, one chunk of frames (with margins) at a time."
+    p, (C, _, T) = params, mel.shape
+    if not chunk_frames:
+        S = stft(audio, p)
+        return reconstruct(mel_to_magnitude(mel, p, refine, S), S, p, length=length)
+    bins, margin, hop = p.mel_bins, p.context_frames, p.hop_length
+    out = np.zeros((C, length), np.float32)
+    for start in range(0, T, chunk_frames):
+        stop = min(start + chunk_frames, T)
+        first, last = max(start - margin, 0), min(stop + margin, T)        # the chunk's frames with their margins
+        end = length if stop == T else min(stop * hop, length)             # the chunk's samples are start*hop .. end
+        if start * hop >= end: continue
+        phase = stft_frames(audio, p, first, last, bins)                   # zero above the mel bins: those are left out
+        mag = mel_to_magnitude(mel[..., first:last], p, refine, phase)[:, :bins]
+        y = reconstruct(mag, phase, p, length=end - first * hop)
+        out[:, start * hop:end] = y[:, (start - first) * hop:]
+    return out
 
 # %% ../nbs/05_reconstruction.ipynb #0e9571f6
 def griffin_lim(magnitude:np.ndarray, # STFT magnitude `(..., n_freqs, frames)`
