@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from diffusers.models.attention_processor import AttnProcessor2_0
+from fastcore.basics import patch
 from safetensors.torch import save_file, safe_open
 
 from .audio import StylusError
@@ -87,16 +88,17 @@ class FeatureRecord:
                 f"{self.batch_size if self.features else 0}, {str(self.dtype).replace('torch.', '')}, {self.nbytes/2**20:.1f} MiB)")
 
 # %% ../nbs/02_attention.ipynb #a4b8ad80
-def _select(self:FeatureRecord, idx) -> FeatureRecord:
+@patch
+def select(self:FeatureRecord, idx) -> FeatureRecord:
     "A new record holding only the batch items `idx` (a list of indices or a slice)."
     r = FeatureRecord(self.dtype, self.device, self.meta)
     r.features = {l: {t: x[idx] for t, x in d.items()} for l, d in self.features.items()}
     r.latent = None if self.latent is None else self.latent[idx]
     return r
-FeatureRecord.select = _select
 
 # %% ../nbs/02_attention.ipynb #98cac35b
-def _save(self:FeatureRecord, path) -> Path:
+@patch
+def save(self:FeatureRecord, path) -> Path:
     "Write the record to a `.safetensors` file at `path` (atomically) and return the path."
     path = Path(path)
     tensors = {f'{l}@{t}': x.contiguous().cpu() for l, d in self.features.items() for t, x in d.items()}
@@ -108,7 +110,8 @@ def _save(self:FeatureRecord, path) -> Path:
     finally: tmp.unlink(missing_ok=True)
     return path
 
-def _load(cls, path, device=None) -> FeatureRecord:
+@patch(cls_method=True)
+def load(cls:FeatureRecord, path, device=None) -> FeatureRecord:
     "Read a record written by `FeatureRecord.save`."
     path = Path(path)
     if not path.is_file(): raise StylusError(f"No features file at {path}: check the path, or make one with `stylus cache-style`.")
@@ -125,9 +128,6 @@ def _load(cls, path, device=None) -> FeatureRecord:
         r.add(l, int(t), x.to(device) if device else x)
     r.latent = latent if latent is None or device is None else latent.to(device)
     return r
-
-FeatureRecord.save = _save
-FeatureRecord.load = classmethod(_load)
 
 # %% ../nbs/02_attention.ipynb #96d0f4ea
 def is_style_cache(src, # a style as given: a path, an `(array, rate)` pair, or a `FeatureRecord`
@@ -198,7 +198,8 @@ class StylusAttnProcessor(AttnProcessor2_0):
         return self.inject(attn, hidden_states)
 
 # %% ../nbs/02_attention.ipynb #6d9de0da
-def _inject(self:StylusAttnProcessor, attn, h):
+@patch
+def inject(self:StylusAttnProcessor, attn, h):
     "Attention with the content's (preserved) queries over the styles' keys and values, and the content branch."
     c, n = self.control, self.name
     q = attn.to_q(h)
@@ -220,7 +221,6 @@ def _inject(self:StylusAttnProcessor, attn, h):
     out = attn.to_out[1](attn.to_out[0](out.to(h.dtype)))
     if attn.residual_connection: out = out + h
     return out / attn.rescale_output_factor
-StylusAttnProcessor.inject = _inject
 
 # %% ../nbs/02_attention.ipynb #e6066ba8
 @contextmanager

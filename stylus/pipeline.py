@@ -4,27 +4,29 @@
 
 # %% ../nbs/07_pipeline.ipynb #e82a7527
 from __future__ import annotations
-import json, math, time, platform
-from dataclasses import dataclass, field, asdict, replace, fields
+import math, time, platform
+from contextlib import contextmanager
+from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
+from fastcore.basics import patch
 from tqdm.auto import tqdm
 
 import stylus
-from .audio import (StylusError, read_audio, load_audio, save_audio, SpectrogramParams, stft, mel_from_stft,
-                          mel_to_image, image_to_mel, split_windows, stitch_windows)
+from .audio import (StylusError, read_audio, load_audio, save_audio, SpectrogramParams, mel_to_image, image_to_mel,
+                          split_windows, stitch_windows, analyse, style_window)
 from .inversion import SDModel, load_pipeline, encode, decode, invert, sample
 from .attention import FeatureRecord, attention_control, injection_layers, is_style_cache
 from .adain import adain, normalize_weights
 from .guidance import StyleGuidance
-from .reconstruction import mel_to_magnitude, reconstruct, griffin_lim
+from .reconstruction import mel_to_magnitude, griffin_lim, resynthesise
 
 # %% auto #0
 __all__ = ['PRESETS', 'StylusConfig', 'make_config', 'TransferResult', 'versions', 'expected_unet_passes', 'match_loudness',
-           'StylusPipeline', 'stft_frames', 'analyse', 'resynthesise', 'style_window', 'cache_style', 'transfer']
+           'StylusPipeline']
 
 # %% ../nbs/07_pipeline.ipynb #ca1ec172
 @dataclass
@@ -112,18 +114,23 @@ class _Work:
     def __init__(self, total:int, quiet:bool):
         self.bar = tqdm(total=total, disable=quiet, unit='step', desc='stylus')
         self.times, self.passes = {}, []
-    def stage(self, name):
-        work = self
-        class _T:
-            def __enter__(s): s.t0 = time.perf_counter()
-            def __exit__(s, *a):
-                if torch.cuda.is_available() and torch.cuda.is_initialized(): torch.cuda.synchronize()  # count queued GPU work here
-                work.times[name] = work.times.get(name, 0.0) + time.perf_counter() - s.t0
-        return _T()
+
+    @contextmanager
+    def stage(self, name:str):
+        "Time the block as stage `name` (times of a stage entered again add up)."
+        t0 = time.perf_counter()
+        try: yield
+        finally:
+            if torch.cuda.is_available() and torch.cuda.is_initialized(): torch.cuda.synchronize()  # count queued GPU work here
+            self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - t0
+
     def pass_of(self, batch:int):
-        def f(n=1): self.passes.append(batch); self.bar.update(1)
+        "The samplers' `progress` callback for U-Net passes of `batch` items: `f(n)` counts `n` passes."
+        def f(n:int=1): self.passes.extend([batch] * n); self.bar.update(n)
         return f
+
     def close(self): self.bar.close()
+
     def stats(self) -> dict:
         sizes = sorted(set(self.passes))
         return {'seconds': {k: round(v, 3) for k, v in self.times.items()}, 'total_seconds': round(sum(self.times.values()), 3),
@@ -172,116 +179,50 @@ class StylusPipeline:
     def __repr__(self): return f"StylusPipeline({self.model.model_id!r}, {self.model.device}, {self.model.dtype})"
 
 # %% ../nbs/07_pipeline.ipynb #390bd1cd
-def _encode_mels(self:StylusPipeline, mels:np.ndarray):
+def _encode_mels(model:SDModel, mels:np.ndarray, params:SpectrogramParams):
     "Mel windows (n, n_mels, frames) -> (latents, levels)."
-    images, levels = mel_to_image(mels)
-    return encode(self.model, images), levels
+    images, levels = mel_to_image(mels, params=params)
+    return encode(model, images), levels
 
-def _decode_mels(self:StylusPipeline, latents, levels) -> np.ndarray:
+def _decode_mels(model:SDModel, latents, levels, params:SpectrogramParams) -> np.ndarray:
     "Latents -> mel windows at the given levels."
-    images = decode(self.model, latents)
-    return image_to_mel(images.float().cpu().numpy(), levels)
-
-StylusPipeline._encode_mels, StylusPipeline._decode_mels = _encode_mels, _decode_mels
-
-# %% ../nbs/07_pipeline.ipynb #e1fe4e05
-def _context(p:SpectrogramParams) -> int:
-    "Frames on each side of a sample that reach it: a frame's window spans `win_length` samples around its centre."
-    return -(-(p.win_length // 2 + 1) // p.hop_length)
-
-def stft_frames(x:np.ndarray,         # audio `(channels, samples)`
-                params:SpectrogramParams,
-                f0:int, f1:int,        # the frames wanted, `f0 <= frame < f1`
-                bins:int|None=None     # the lowest `bins` bins (default: all)
-               ) -> np.ndarray:        # complex64 `(channels, bins, f1 - f0)`, equal to `stft(x, params)[:, :bins, f0:f1]`
-    "Frames `f0..f1` of the centred STFT of `x`, computed from the samples they see only."
-    p, c, n = params, _context(params), x.shape[-1]
-    s0, s1 = (f0 - c) * p.hop_length, (f1 - 1 + c) * p.hop_length + 1
-    z = np.zeros((x.shape[0], s1 - s0), np.float32)                 # zeros beyond the ends, as the centred STFT pads
-    z[:, max(0, -s0):min(s1, n) - s0] = x[:, max(0, s0):min(s1, n)]
-    return stft(z, p, bins)[:, :, c:c + f1 - f0]
-
-# %% ../nbs/07_pipeline.ipynb #1281d950
-def analyse(audio:np.ndarray,          # `(channels, samples)` at `params.sample_rate`
-            params:SpectrogramParams,
-            chunk_frames:int=1024       # frames per chunk (0: the whole STFT at once)
-           ) -> np.ndarray:             # float32 mel `(channels, n_mels, frames)`, as `mel_from_stft(stft(audio))`
-    "The mel-spectrogram of `audio`, one chunk of STFT frames at a time."
-    p, T = params, 1 + audio.shape[-1] // params.hop_length
-    if not chunk_frames: return mel_from_stft(stft(audio, p), p)
-    return np.concatenate([mel_from_stft(stft_frames(audio, p, a, min(a + chunk_frames, T), p.mel_bins), p)
-                           for a in range(0, T, chunk_frames)], -1)
-
-def resynthesise(mel:np.ndarray,       # mel `(channels, n_mels, frames)`, e.g. the stylised one
-                 audio:np.ndarray,     # the content `(channels, samples)` whose STFT phase is used
-                 params:SpectrogramParams,
-                 length:int,           # samples of the result
-                 chunk_frames:int=1024 # frames per chunk (0: the whole STFT at once)
-                ) -> np.ndarray:       # float32 `(channels, length)`, as `reconstruct(mel_to_magnitude(mel), stft(audio))`
-    "Audio from `mel` with the phase of `audio`, one chunk of frames (with margins) at a time."
-    p, (C, _, T) = params, mel.shape
-    if not chunk_frames: return reconstruct(mel_to_magnitude(mel, p), stft(audio, p), p, length=length)
-    k, m, hop = p.mel_bins, _context(p), p.hop_length
-    out = np.zeros((C, length), np.float32)
-    for a in range(0, T, chunk_frames):
-        b = min(a + chunk_frames, T)
-        fa, fb, s1 = max(a - m, 0), min(b + m, T), length if b == T else min(b * hop, length)
-        if a * hop >= s1: continue
-        mag = mel_to_magnitude(mel[..., fa:fb], p)[:, :k]             # zero above bin k: those bins are left out
-        y = reconstruct(mag, stft_frames(audio, p, fa, fb, k), p, length=s1 - fa * hop)
-        out[:, a * hop:s1] = y[:, (a - fa) * hop:]
-    return out
-
-# %% ../nbs/07_pipeline.ipynb #ead61a18
-def style_window(mel:np.ndarray, # the style's mel, (n_mels, frames), mono
-                 params:SpectrogramParams,
-                 offset:float|None=None # seconds where the window starts; None picks the loudest window
-                ) -> tuple[np.ndarray, int]:
-    "One `n_frames` window of a style's mel and its first frame: the loudest, or the one at `offset`; short styles loop."
-    n, T = params.n_frames, mel.shape[-1]
-    if T < n: mel, T = np.tile(mel, (1, math.ceil(n / T)))[:, :n], n  # loop a short style to fill a window
-    if offset is not None:
-        start = int(round(offset * params.sample_rate / params.hop_length))
-        if not 0 <= start <= T - n:
-            raise StylusError(f"The style offset {offset} s leaves less than one window ({params.n_frames * params.hop_length / params.sample_rate:.2f} s) of the style; "
-                              f"use an offset between 0 and {max(T - n, 0) * params.hop_length / params.sample_rate:.2f} s.")
-    else:
-        energy = np.convolve(mel.sum(0), np.ones(n), 'valid')  # energy of every window start
-        start = int(energy.argmax())
-    return mel[:, start:start + n], start
+    images = decode(model, latents)
+    return image_to_mel(images.float().cpu().numpy(), levels, params)
 
 # %% ../nbs/07_pipeline.ipynb #9acdc47e
-def _style_meta(self:StylusPipeline, config:StylusConfig, layers) -> dict:
-    return {'model': self.model.model_id, 'steps': config.steps, 'refine': config.refine, 'layers': list(layers),
-            'record_dtype': config.record_dtype, 'params': asdict(self.params), 'stylus': stylus.__version__}
+def _style_meta(model:SDModel, params:SpectrogramParams, config:StylusConfig, layers) -> dict:
+    "The settings a style's record depends on (saved in its cache)."
+    return {'model': model.model_id, 'steps': config.steps, 'refine': config.refine, 'layers': list(layers),
+            'record_dtype': config.record_dtype, 'params': asdict(params), 'stylus': stylus.__version__}
 
-def _check_cache(self:StylusPipeline, record:FeatureRecord, config:StylusConfig, layers, name) -> FeatureRecord:
-    m, want = record.meta, self._style_meta(config, layers)
+def _check_cache(record:FeatureRecord, want:dict, name) -> FeatureRecord:
+    "`record` if it was made with the model, step count and layers of `want` (a `_style_meta`), else a `StylusError`."
+    m = record.meta
     for key, what in (('model', 'model'), ('steps', 'step count'), ('layers', 'injected layers')):
         if m.get(key) != want[key]:
             raise StylusError(f"The cached style {name} was made with another {what} ({m.get(key)!r}, this run uses {want[key]!r}); "
                               "make the cache again with `stylus cache-style` and the same settings.")
     return record
 
-StylusPipeline._style_meta, StylusPipeline._check_cache = _style_meta, _check_cache
-
 # %% ../nbs/07_pipeline.ipynb #1ed0ce0c
-def _record_inversion(self:StylusPipeline, latents, config:StylusConfig, layers, work:_Work, meta:dict) -> FeatureRecord:
+def _record_inversion(model:SDModel, latents, config:StylusConfig, layers, work:_Work, meta:dict) -> FeatureRecord:
     "DDIM-invert `latents` while recording the injected layers; the record's `latent` is the noise reached."
-    with attention_control(self.model.unet, layers, mode='record',
+    with attention_control(model.unet, layers, mode='record',
                            record=FeatureRecord(getattr(torch, config.record_dtype), meta=meta)) as ctl:
-        noise = invert(self.model, latents, config.steps, refine=config.refine, on_step=ctl.set_timestep,
+        noise = invert(model, latents, config.steps, refine=config.refine, on_step=ctl.set_timestep,
                        progress=work.pass_of(len(latents)))
     ctl.record.latent = noise.float()
     return ctl.record
 
+# %% ../nbs/07_pipeline.ipynb #3ebb5d10
+@patch
 def _style_records(self:StylusPipeline, styles, config:StylusConfig, layers, work:_Work) -> list[FeatureRecord]:
     "A features record per style: loaded from a cache, or inverted (all new styles batched together)."
-    records, todo = [None] * len(styles), []
+    records, todo, meta = [None] * len(styles), [], _style_meta(self.model, self.params, config, layers)
     for i, s in enumerate(styles):
-        if isinstance(s, FeatureRecord): records[i] = self._check_cache(s, config, layers, f'#{i+1}')
+        if isinstance(s, FeatureRecord): records[i] = _check_cache(s, meta, f'#{i+1}')
         elif is_style_cache(s):
-            with work.stage('load'): records[i] = self._check_cache(FeatureRecord.load(s, self.model.device), config, layers, str(s))
+            with work.stage('load'): records[i] = _check_cache(FeatureRecord.load(s, self.model.device), meta, str(s))
         else:
             with work.stage('load'): audio = load_audio(s, self.params.sample_rate).mean(0, keepdims=True)
             with work.stage('analysis'):
@@ -290,18 +231,17 @@ def _style_records(self:StylusPipeline, styles, config:StylusConfig, layers, wor
             todo.append((i, window, start, s))
     for b in range(0, len(todo), config.batch_size):
         chunk = todo[b:b + config.batch_size]
-        with work.stage('encode'): latents, _ = self._encode_mels(np.stack([w for _, w, _, _ in chunk]))
+        with work.stage('encode'): latents, _ = _encode_mels(self.model, np.stack([w for _, w, _, _ in chunk]), self.params)
         with work.stage('inversion'):
-            rec = self._record_inversion(latents, config, layers, work, self._style_meta(config, layers))
+            rec = _record_inversion(self.model, latents, config, layers, work, meta)
         for j, (i, _, start, src) in enumerate(chunk):
             records[i] = rec.select([j])
             records[i].meta.update(source=str(src) if isinstance(src, (str, Path)) else 'array',
                                    offset_seconds=round(start * self.params.hop_length / self.params.sample_rate, 3))
     return records
 
-StylusPipeline._record_inversion, StylusPipeline._style_records = _record_inversion, _style_records
-
 # %% ../nbs/07_pipeline.ipynb #8a35b462
+@patch
 def cache_style(self:StylusPipeline, style,  # a path or (array, rate)
                 path,                        # where to write the `.safetensors` cache
                 preset:str|None=None,        # a preset name (only `steps`, `refine`, `style_offset` matter)
@@ -317,9 +257,63 @@ def cache_style(self:StylusPipeline, style,  # a path or (array, rate)
     try: rec = self._style_records([style], config, layers, work)[0]
     finally: work.close()
     return rec.save(path)
-StylusPipeline.cache_style = cache_style
 
-# %% ../nbs/07_pipeline.ipynb #88861cf5
+# %% ../nbs/07_pipeline.ipynb #49f3ace4
+@patch
+def _content_windows(self:StylusPipeline, content, config:StylusConfig) -> tuple:
+    "Read `content` and cut its mel into windows: (samples at its rate, its rate, audio at the codec's rate, frames, windows)."
+    src, rate = read_audio(content)
+    audio = load_audio((src, rate), self.params.sample_rate)
+    mel = analyse(audio, self.params, config.chunk_frames)
+    return src, rate, audio, mel.shape[-1], split_windows(mel, self.params)
+
+# %% ../nbs/07_pipeline.ipynb #b91d07fd
+@patch
+def _stylise_batch(self:StylusPipeline, mels:np.ndarray, # content windows `(n, n_mels, n_frames)`
+                   records:list[FeatureRecord], config:StylusConfig, layers, weights:list[float], work:_Work
+                  ) -> np.ndarray: # the stylised windows, same shape
+    "Encode, invert (recording), AdaIN, sample with the styles injected, decode: one batch of content windows."
+    with work.stage('encode'): latents, levels = _encode_mels(self.model, mels, self.params)
+    with work.stage('inversion'): rec = _record_inversion(self.model, latents, config, layers, work, {})
+    style_noise = torch.cat([r.latent for r in records]).to(self.model.device)
+    noise = adain(rec.latent, style_noise, weights) if config.adain else rec.latent
+    guidance = StyleGuidance(config.alpha, weights, len(records))
+    with work.stage('generation'), attention_control(
+            self.model.unet, layers, mode='inject', content=rec, styles=records, gamma=config.gamma,
+            temperature=config.temperature, guidance=guidance) as ctl:
+        z = sample(self.model, noise, config.steps, on_step=ctl.set_timestep, progress=work.pass_of(len(latents)))
+    del rec
+    with work.stage('decode'): return _decode_mels(self.model, z, levels, self.params)
+
+# %% ../nbs/07_pipeline.ipynb #3b3bcf96
+@patch
+def _to_audio(self:StylusPipeline, windows:np.ndarray, n_frames:int, audio:np.ndarray, src:np.ndarray, rate:int,
+              config:StylusConfig) -> np.ndarray:
+    "Stylised windows `(windows, channels, n_mels, n_frames)` -> audio at the content's rate, length and loudness."
+    p = self.params
+    mel = stitch_windows(windows, n_frames, p)
+    y = (resynthesise(mel, audio, p, audio.shape[-1], config.chunk_frames) if config.reconstruction == 'phase'
+         else griffin_lim(mel_to_magnitude(mel, p), p, length=audio.shape[-1]))
+    if rate != p.sample_rate: y = load_audio((y, p.sample_rate), rate)
+    y = np.pad(y, ((0, 0), (0, max(0, src.shape[-1] - y.shape[-1]))))[:, :src.shape[-1]]
+    return match_loudness(y, src)
+
+# %% ../nbs/07_pipeline.ipynb #18635435
+def _source_name(s) -> str:
+    "A path as text; 'cached' for a `FeatureRecord`, 'array' for an `(array, rate)` pair."
+    return str(s) if isinstance(s, (str, Path)) else ('cached' if isinstance(s, FeatureRecord) else 'array')
+
+@patch
+def _settings(self:StylusPipeline, config:StylusConfig, weights:list, layers:list, content, styles:list,
+              records:list[FeatureRecord]) -> dict:
+    "Every setting of a transfer, for its `TransferResult` and the CLI's sidecar."
+    return {**asdict(config), 'weights': weights, 'model': self.model.model_id, 'device': str(self.model.device),
+            'dtype': str(self.model.dtype).replace('torch.', ''), 'layers': layers, 'content': _source_name(content),
+            'styles': [_source_name(s) for s in styles],
+            'style_offsets_seconds': [r.meta.get('offset_seconds') for r in records], 'params': asdict(self.params)}
+
+# %% ../nbs/07_pipeline.ipynb #5545cb89
+@patch
 def transfer(self:StylusPipeline,
              content,                   # a path or (array, rate): the recording whose notes are kept
              styles,                    # a style, or a list: paths, (array, rate) pairs or cached styles
@@ -333,49 +327,21 @@ def transfer(self:StylusPipeline,
     styles = list(styles) if isinstance(styles, list) else [styles]
     weights = normalize_weights(weights, len(styles))
     torch.manual_seed(config.seed)
-    p, layers = self.params, injection_layers(self.model.unet, config.n_blocks)
-    t0 = time.perf_counter()
+    layers, t0 = injection_layers(self.model.unet, config.n_blocks), time.perf_counter()
     with torch.inference_mode():
-        src, rate = read_audio(content)
-        x = load_audio((src, rate), p.sample_rate)
-        mel = analyse(x, p, config.chunk_frames)
-        n_frames, windows = mel.shape[-1], split_windows(mel, p)  # (windows, channels, n_mels, n_frames)
-        del mel
-        shape, items = windows.shape, windows.reshape(-1, *windows.shape[-2:])
-        n_items, n_new = len(items), sum(not is_style_cache(s) for s in styles)
-        work = _Work(expected_unet_passes(n_items, n_new, config), quiet)
+        src, rate, audio, n_frames, windows = self._content_windows(content, config)
+        shape, items = windows.shape, windows.reshape(-1, *windows.shape[-2:])  # channels and windows in one batch axis
+        expected = expected_unet_passes(len(items), sum(not is_style_cache(s) for s in styles), config)
+        work = _Work(expected, quiet)
         work.times['analysis'] = time.perf_counter() - t0
         try:
             records = self._style_records(styles, config, layers, work)
-            guidance = StyleGuidance(config.alpha, weights, len(styles))
-            style_noise = torch.cat([r.latent for r in records]).to(self.model.device)
             out = np.empty_like(items)
             for b in range(0, len(items), config.batch_size):
-                with work.stage('encode'): latents, levels = self._encode_mels(items[b:b + config.batch_size])
-                with work.stage('inversion'):
-                    rec = self._record_inversion(latents, config, layers, work, {})
-                noise = adain(rec.latent, style_noise, weights) if config.adain else rec.latent
-                with work.stage('generation'), attention_control(
-                        self.model.unet, layers, mode='inject', content=rec, styles=records, gamma=config.gamma,
-                        temperature=config.temperature, guidance=guidance) as ctl:
-                    z = sample(self.model, noise, config.steps, on_step=ctl.set_timestep, progress=work.pass_of(len(latents)))
-                del rec
-                with work.stage('decode'): out[b:b + len(latents)] = self._decode_mels(z, levels)
+                out[b:b + config.batch_size] = self._stylise_batch(items[b:b + config.batch_size], records, config, layers, weights, work)
         finally: work.close()
-        with work.stage('reconstruction'):
-            del items, windows
-            mel_out = stitch_windows(out.reshape(shape), n_frames, p); del out
-            y = (resynthesise(mel_out, x, p, x.shape[-1], config.chunk_frames) if config.reconstruction == 'phase'
-                 else griffin_lim(mel_to_magnitude(mel_out, p), p, length=x.shape[-1]))
-            if rate != p.sample_rate: y = load_audio((y, p.sample_rate), rate)
-            y = np.pad(y, ((0, 0), (0, max(0, src.shape[-1] - y.shape[-1]))))[:, :src.shape[-1]]
-            y = match_loudness(y, src)
-    settings = {**asdict(config), 'weights': weights, 'model': self.model.model_id, 'device': str(self.model.device),
-                'dtype': str(self.model.dtype).replace('torch.', ''), 'layers': layers,
-                'content': str(content) if isinstance(content, (str, Path)) else 'array',
-                'styles': [str(s) if isinstance(s, (str, Path)) else ('cached' if isinstance(s, FeatureRecord) else 'array') for s in styles],
-                'style_offsets_seconds': [r.meta.get('offset_seconds') for r in records], 'params': asdict(p)}
-    stats = {**work.stats(), 'wall_seconds': round(time.perf_counter() - t0, 3), 'windows': int(shape[0]), 'channels': int(shape[1]),
-             'expected_unet_passes': expected_unet_passes(n_items, n_new, config)}
-    return TransferResult(y, rate, settings, stats)
-StylusPipeline.transfer = transfer
+        del items, windows
+        with work.stage('reconstruction'): y = self._to_audio(out.reshape(shape), n_frames, audio, src, rate, config)
+    stats = {**work.stats(), 'wall_seconds': round(time.perf_counter() - t0, 3), 'windows': int(shape[0]),
+             'channels': int(shape[1]), 'expected_unet_passes': expected}
+    return TransferResult(y, rate, self._settings(config, weights, layers, content, styles, records), stats)
