@@ -42,7 +42,7 @@ class FeatureRecord:
                  device=None,         # where they are kept (default: where they were computed)
                  meta:dict|None=None  # settings the record depends on (model id, steps, ...), saved with it
                 ):
-        self.dtype, self.device, self.meta, self.features, self.latent = dtype, device, dict(meta or {}), {}, None
+        self.dtype, self.device, self.meta, self.features, self.noise = dtype, device, dict(meta or {}), {}, None
         self.dropped = set()
 
     def add(self, layer:str, t:int, h:torch.Tensor):
@@ -79,9 +79,9 @@ class FeatureRecord:
 
     @property
     def nbytes(self) -> int:
-        "Bytes held by the features (and the latent, if any)."
+        "Bytes held by the features (and the noise, if any)."
         n = sum(x.numel() * x.element_size() for d in self.features.values() for x in d.values())
-        return n + (0 if self.latent is None else self.latent.numel() * self.latent.element_size())
+        return n + (0 if self.noise is None else self.noise.numel() * self.noise.element_size())
 
     def __repr__(self):
         return (f"FeatureRecord({len(self.layers)} layers x {len(self.timesteps)} timesteps, batch "
@@ -93,7 +93,7 @@ def select(self:FeatureRecord, idx) -> FeatureRecord:
     "A new record holding only the batch items `idx` (a list of indices or a slice)."
     r = FeatureRecord(self.dtype, self.device, self.meta)
     r.features = {l: {t: x[idx] for t, x in d.items()} for l, d in self.features.items()}
-    r.latent = None if self.latent is None else self.latent[idx]
+    r.noise = None if self.noise is None else self.noise[idx]
     return r
 
 # %% ../nbs/02_attention.ipynb #98cac35b
@@ -102,7 +102,7 @@ def save(self:FeatureRecord, path) -> Path:
     "Write the record to a `.safetensors` file at `path` (atomically) and return the path."
     path = Path(path)
     tensors = {f'{l}@{t}': x.contiguous().cpu() for l, d in self.features.items() for t, x in d.items()}
-    if self.latent is not None: tensors['latent'] = self.latent.contiguous().cpu()
+    if self.noise is not None: tensors['noise'] = self.noise.contiguous().cpu()
     tmp = path.with_name(f'.{path.name}.tmp')
     try:
         save_file(tensors, str(tmp), metadata={'stylus': json.dumps(self.meta)})
@@ -121,12 +121,13 @@ def load(cls:FeatureRecord, path, device=None) -> FeatureRecord:
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e:
         raise StylusError(f"{path} is not a Stylus features file ({e}); make it again with `stylus cache-style`.") from None
-    latent = tensors.pop('latent', None)
+    noise, old = tensors.pop('noise', None), tensors.pop('latent', None)   # caches before 0.x stored it as 'latent'
+    noise = old if noise is None else noise
     r = cls(next(iter(tensors.values())).dtype if tensors else torch.float16, device, meta)
     for k, x in tensors.items():
         l, t = k.rsplit('@', 1)
         r.add(l, int(t), x.to(device) if device else x)
-    r.latent = latent if latent is None or device is None else latent.to(device)
+    r.noise = noise if noise is None or device is None else noise.to(device)
     return r
 
 # %% ../nbs/02_attention.ipynb #96d0f4ea
@@ -189,6 +190,10 @@ class StylusAttnProcessor(AttnProcessor2_0):
 
     def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, temb=None, *args, **kwargs):
         c = self.control
+        # Only unmasked, un-normed self-attention over (batch, tokens, channels) is recorded or injected -- what SD 1.x's
+        # attn1 layers are. Cross-attention (a prompt), a mask, a spatial/group norm (which would have to be applied
+        # to the recorded input too) or 4-D input change what Q, K, V are made of, so those calls run diffusers' own
+        # processor unchanged rather than be injected with features that do not match them.
         plain = (c.mode == 'off' or encoder_hidden_states is not None or attention_mask is not None
                  or attn.spatial_norm is not None or attn.group_norm is not None or hidden_states.ndim != 3)
         if plain or c.mode == 'record':

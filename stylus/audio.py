@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_audio.ipynb #ae461153
 from __future__ import annotations
-import contextlib, functools, importlib.resources, json, math, os, tempfile
+import contextlib, functools, importlib.resources, importlib.util, json, math, os, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,8 +98,7 @@ def data_path(name:str, # a clip shipped with Stylus, with or without its suffix
 @functools.cache
 def _res_type() -> str:
     "The best resampler installed: soxr's HQ preset, else librosa's `kaiser_best`."
-    try: import soxr; return 'soxr_hq'
-    except ImportError: return 'kaiser_best'
+    return 'soxr_hq' if importlib.util.find_spec('soxr') else 'kaiser_best'
 
 def load_audio(src, # a path or an `(array, rate)` pair, as for `read_audio`
                sr:int|None=44100, # target sample rate in Hz; `None` keeps the source's rate

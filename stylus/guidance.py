@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_guidance.ipynb #fe34ce8f
 from __future__ import annotations
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 import torch
 

@@ -243,18 +243,18 @@ def _eps(model: SDModel, x: torch.Tensor, t: int, on_step, progress) -> torch.Te
 def invert(model: SDModel, # the loaded model
            latents: torch.Tensor, # clean latents (B, 4, h, w), e.g. from `encode`
            steps: int = 50, # DDIM steps
-           refine: int = 0, # fixed-point iterations per step (each one more U-Net pass); 0 = plain DDIM inversion
+           fixed_point: int = 0, # fixed-point iterations per step (each one more U-Net pass); 0 = plain DDIM inversion
            on_step: Callable[[int], None] | None = None, # called with the timestep before each U-Net evaluation
            progress: Callable[[int], object] | None = None, # called with 1 after each U-Net evaluation
           ) -> torch.Tensor: # the noisy latent at the highest timestep, float32
     "DDIM inversion: walk the sampling timesteps ascending from the clean latent up to noise."
-    if refine < 0: raise ValueError(f"refine must be >= 0, got {refine}")
+    if fixed_point < 0: raise ValueError(f"fixed_point must be >= 0, got {fixed_point}")
     x, a_prev = torch.as_tensor(latents).to(model.device, torch.float32), _level(model, None)
     with torch.inference_mode():
         for t in reversed(sampling_timesteps(model, steps)):
             a_t = _level(model, t)
             new = ddim_step(x, _eps(model, x, t, on_step, progress), a_prev, a_t)
-            for _ in range(refine): new = ddim_step(x, _eps(model, new, t, on_step, progress), a_prev, a_t)
+            for _ in range(fixed_point): new = ddim_step(x, _eps(model, new, t, on_step, progress), a_prev, a_t)
             x, a_prev = new, a_t
     return x
 

@@ -37,7 +37,8 @@ class StylusConfig:
     temperature:float=1.0    # attention temperature T (StyleID used 1.5)
     adain:bool=True          # start generation from the content's noise with the styles' channel statistics
     steps:int=50             # DDIM steps (inversion and generation each)
-    refine:int=0             # fixed-point iterations per inversion step (each one more U-Net pass per step)
+    fixed_point:int=0        # fixed-point iterations per inversion step (each one more U-Net pass per step)
+    mel_refine:int=0         # refinement passes of the magnitude against the content's phase in the reconstruction ('phase')
     seed:int=0               # random seed (the DDIM path itself is deterministic)
     batch_size:int=4         # windows per U-Net batch
     reconstruction:str='phase' # 'phase' (the content's STFT phase) or 'griffin-lim'
@@ -54,6 +55,8 @@ class StylusConfig:
         if not 0 <= self.gamma <= 1: raise StylusError(f"gamma must be between 0 and 1, not {self.gamma}.")
         if self.temperature <= 0: raise StylusError(f"temperature must be positive, not {self.temperature}.")
         if self.alpha < 0: raise StylusError(f"alpha must be 0 or more, not {self.alpha}.")
+        if self.fixed_point < 0: raise StylusError(f"fixed_point must be 0 or more, not {self.fixed_point}.")
+        if self.mel_refine < 0: raise StylusError(f"mel_refine must be 0 or more, not {self.mel_refine}.")
         if self.chunk_frames < 0: raise StylusError(f"chunk_frames must be 0 (the whole song) or more, not {self.chunk_frames}.")
 
 # %% ../nbs/07_pipeline.ipynb #ad07e62a
@@ -142,7 +145,7 @@ def expected_unet_passes(n_windows:int,       # content windows x channels
                          config:StylusConfig
                         ) -> int:
     "The U-Net passes a transfer makes: nothing hidden, nothing for strength or blending."
-    inv = config.steps * (1 + config.refine)
+    inv = config.steps * (1 + config.fixed_point)
     return (math.ceil(n_new_styles / config.batch_size) * inv
             + math.ceil(n_windows / config.batch_size) * (inv + config.steps))
 
@@ -192,7 +195,7 @@ def _decode_mels(model:SDModel, latents, levels, params:SpectrogramParams) -> np
 # %% ../nbs/07_pipeline.ipynb #9acdc47e
 def _style_meta(model:SDModel, params:SpectrogramParams, config:StylusConfig, layers) -> dict:
     "The settings a style's record depends on (saved in its cache)."
-    return {'model': model.model_id, 'steps': config.steps, 'refine': config.refine, 'layers': list(layers),
+    return {'model': model.model_id, 'steps': config.steps, 'fixed_point': config.fixed_point, 'layers': list(layers),
             'record_dtype': config.record_dtype, 'params': asdict(params), 'stylus': stylus.__version__}
 
 def _check_cache(record:FeatureRecord, want:dict, name) -> FeatureRecord:
@@ -206,12 +209,12 @@ def _check_cache(record:FeatureRecord, want:dict, name) -> FeatureRecord:
 
 # %% ../nbs/07_pipeline.ipynb #1ed0ce0c
 def _record_inversion(model:SDModel, latents, config:StylusConfig, layers, work:_Work, meta:dict) -> FeatureRecord:
-    "DDIM-invert `latents` while recording the injected layers; the record's `latent` is the noise reached."
+    "DDIM-invert `latents` while recording the injected layers; the record's `noise` is the noise reached."
     with attention_control(model.unet, layers, mode='record',
                            record=FeatureRecord(getattr(torch, config.record_dtype), meta=meta)) as ctl:
-        noise = invert(model, latents, config.steps, refine=config.refine, on_step=ctl.set_timestep,
+        noise = invert(model, latents, config.steps, fixed_point=config.fixed_point, on_step=ctl.set_timestep,
                        progress=work.pass_of(len(latents)))
-    ctl.record.latent = noise.float()
+    ctl.record.noise = noise.float()
     return ctl.record
 
 # %% ../nbs/07_pipeline.ipynb #3ebb5d10
@@ -244,7 +247,7 @@ def _style_records(self:StylusPipeline, styles, config:StylusConfig, layers, wor
 @patch
 def cache_style(self:StylusPipeline, style,  # a path or (array, rate)
                 path,                        # where to write the `.safetensors` cache
-                preset:str|None=None,        # a preset name (only `steps`, `refine`, `style_offset` matter)
+                preset:str|None=None,        # a preset name (only `steps`, `fixed_point`, `style_offset` matter)
                 quiet:bool=True,             # hide the progress bar
                 **settings                   # settings overriding the preset
                ) -> Path:
@@ -253,7 +256,7 @@ def cache_style(self:StylusPipeline, style,  # a path or (array, rate)
     if not is_style_cache(path): raise StylusError(f"A style cache is a .safetensors file; give a path ending in .safetensors, not {path.name}.")
     config = make_config(preset, **settings)
     layers = injection_layers(self.model.unet, config.n_blocks)
-    work = _Work(config.steps * (1 + config.refine), quiet)
+    work = _Work(config.steps * (1 + config.fixed_point), quiet)
     try: rec = self._style_records([style], config, layers, work)[0]
     finally: work.close()
     return rec.save(path)
@@ -275,8 +278,8 @@ def _stylise_batch(self:StylusPipeline, mels:np.ndarray, # content windows `(n, 
     "Encode, invert (recording), AdaIN, sample with the styles injected, decode: one batch of content windows."
     with work.stage('encode'): latents, levels = _encode_mels(self.model, mels, self.params)
     with work.stage('inversion'): rec = _record_inversion(self.model, latents, config, layers, work, {})
-    style_noise = torch.cat([r.latent for r in records]).to(self.model.device)
-    noise = adain(rec.latent, style_noise, weights) if config.adain else rec.latent
+    style_noise = torch.cat([r.noise for r in records]).to(self.model.device)
+    noise = adain(rec.noise, style_noise, weights) if config.adain else rec.noise
     guidance = StyleGuidance(config.alpha, weights, len(records))
     with work.stage('generation'), attention_control(
             self.model.unet, layers, mode='inject', content=rec, styles=records, gamma=config.gamma,
@@ -292,7 +295,7 @@ def _to_audio(self:StylusPipeline, windows:np.ndarray, n_frames:int, audio:np.nd
     "Stylised windows `(windows, channels, n_mels, n_frames)` -> audio at the content's rate, length and loudness."
     p = self.params
     mel = stitch_windows(windows, n_frames, p)
-    y = (resynthesise(mel, audio, p, audio.shape[-1], config.chunk_frames) if config.reconstruction == 'phase'
+    y = (resynthesise(mel, audio, p, audio.shape[-1], config.chunk_frames, config.mel_refine) if config.reconstruction == 'phase'
          else griffin_lim(mel_to_magnitude(mel, p), p, length=audio.shape[-1]))
     if rate != p.sample_rate: y = load_audio((y, p.sample_rate), rate)
     y = np.pad(y, ((0, 0), (0, max(0, src.shape[-1] - y.shape[-1]))))[:, :src.shape[-1]]
