@@ -39,7 +39,7 @@ class StylusConfig:
     steps:int=50             # DDIM steps (inversion and generation each)
     fixed_point:int=0        # fixed-point iterations per inversion step (each one more U-Net pass per step)
     mel_refine:int=0         # refinement passes of the magnitude against the content's phase in the reconstruction ('phase')
-    seed:int=0               # random seed (the DDIM path itself is deterministic)
+    seed:int=0               # seed of what is random: Griffin-Lim's initial phase (DDIM with eta 0 and the VAE's mean are deterministic)
     batch_size:int=4         # windows per U-Net batch
     reconstruction:str='phase' # 'phase' (the content's STFT phase) or 'griffin-lim'
     style_offset:float|None=None # seconds into each style where its window starts (None: the loudest window)
@@ -296,7 +296,7 @@ def _to_audio(self:StylusPipeline, windows:np.ndarray, n_frames:int, audio:np.nd
     p = self.params
     mel = stitch_windows(windows, n_frames, p)
     y = (resynthesise(mel, audio, p, audio.shape[-1], config.chunk_frames, config.mel_refine) if config.reconstruction == 'phase'
-         else griffin_lim(mel_to_magnitude(mel, p), p, length=audio.shape[-1]))
+         else griffin_lim(mel_to_magnitude(mel, p), p, length=audio.shape[-1], seed=config.seed))
     if rate != p.sample_rate: y = load_audio((y, p.sample_rate), rate)
     y = np.pad(y, ((0, 0), (0, max(0, src.shape[-1] - y.shape[-1]))))[:, :src.shape[-1]]
     return match_loudness(y, src)
@@ -329,7 +329,6 @@ def transfer(self:StylusPipeline,
     config = make_config(preset, **settings)
     styles = list(styles) if isinstance(styles, list) else [styles]
     weights = normalize_weights(weights, len(styles))
-    torch.manual_seed(config.seed)
     layers, t0 = injection_layers(self.model.unet, config.n_blocks), time.perf_counter()
     with torch.inference_mode():
         src, rate, audio, n_frames, windows = self._content_windows(content, config)

@@ -181,7 +181,7 @@ def griffin_lim(magnitude:np.ndarray, # STFT magnitude `(..., n_freqs, frames)`
                 length:int|None=None, # samples in the result; default `hop_length * (frames - 1)`
                 momentum:float=0.99, # fast Griffin-Lim momentum (0: the original algorithm)
                 init:str|None='random', # initial phase: `'random'` or `None` (zero phase)
-                seed:int=0, # seed of the random initial phase
+                seed:int|np.random.Generator=0, # seed of the random initial phase, or a numpy `Generator` to draw it from
                ) -> np.ndarray: # float32 audio `(..., samples)`
     "Audio whose STFT magnitude approximates `magnitude`, phase estimated by (fast) Griffin-Lim, as `librosa.griffinlim`."
     p = params or SpectrogramParams()
