@@ -4,92 +4,29 @@
 
 # %% ../nbs/10_benchmark.ipynb #27546ab3
 from __future__ import annotations
-import datetime, json, math, os, platform, resource, shutil, subprocess, sys, tempfile, time, warnings
+import datetime, json, os, platform, resource, subprocess, sys, tempfile, time
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 
 import numpy as np
 import torch
-from diffusers import AutoencoderKL, StableDiffusionPipeline, UNet2DConditionModel
-from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 import stylus
-from .audio import StylusError, read_audio, data_path, SpectrogramParams, stft, mel_from_stft, mel_to_image, n_windows
-from .inversion import SDModel, load_pipeline, encode, decode
-from .reconstruction import mel_to_magnitude, reconstruct
-from .pipeline import StylusPipeline, expected_unet_passes, analyse, resynthesise, make_config
-from .testing import tiny_pipeline, _write_tokenizer_files, _sd15_scheduler
+from .audio import StylusError, read_audio, data_path, SpectrogramParams, n_windows, resampled_frames
+from .inversion import SDModel, load_pipeline
+from .pipeline import StylusPipeline
+from .testing import tiny_pipeline, sd15_pipeline
 
 # %% auto #0
-__all__ = ['SD15_UNET', 'SD15_VAE', 'SD15_PARAMETERS', 'WINDOW_CASES', 'CPU_CASES', 'GPU_CASES', 'CASE_SETS', 'TABLE_COLUMNS',
-           'sd15_pipeline', 'count_parameters', 'time_forward', 'BenchCase', 'run_case', 'machine', 'bench_table',
-           'run_benchmark', 'bench_command', 'forward_variants', 'vae_variants', 'vae_precision', 'memory_growth',
-           'codec_speed']
-
-# %% ../nbs/10_benchmark.ipynb #8df6fa16
-SD15_UNET = dict(sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
-                 block_out_channels=(320, 640, 1280, 1280), norm_num_groups=32, cross_attention_dim=768,
-                 attention_head_dim=8,
-                 down_block_types=("CrossAttnDownBlock2D",)*3 + ("DownBlock2D",),
-                 up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",)*3)
-
-SD15_VAE = dict(in_channels=3, out_channels=3, latent_channels=4, layers_per_block=2,
-                block_out_channels=(128, 256, 512, 512), norm_num_groups=32, sample_size=512, scaling_factor=0.18215,
-                down_block_types=("DownEncoderBlock2D",)*4, up_block_types=("UpDecoderBlock2D",)*4)
-
-SD15_PARAMETERS = {'unet': 859_520_964, 'vae': 83_653_863}  # parameter counts of SD 1.5's U-Net and VAE
-
-# %% ../nbs/10_benchmark.ipynb #8d493ee7
-def _sd15_text_encoder(vocab:dict[str, int]) -> CLIPTextModel:
-    "A one-layer CLIP text model with SD 1.5's width (768), over the tiny vocabulary."
-    eos = vocab["<|endoftext|>"]
-    return CLIPTextModel(CLIPTextConfig(
-        vocab_size=len(vocab), hidden_size=768, intermediate_size=3072, num_hidden_layers=1, num_attention_heads=12,
-        max_position_embeddings=77, projection_dim=768, bos_token_id=vocab["<|startoftext|>"], eos_token_id=eos,
-        pad_token_id=eos))
-
-def _build_sd15(folder:Path, seed:int):
-    "Build the SD 1.5-shaped pipeline with random weights drawn from `seed` and save it (float32) into `folder`."
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        vocab = _write_tokenizer_files(folder/"_tok")
-        tok = CLIPTokenizer(str(folder/"_tok"/"vocab.json"), str(folder/"_tok"/"merges.txt"), model_max_length=77)
-        pipe = StableDiffusionPipeline(
-            vae=AutoencoderKL(**SD15_VAE).eval(), text_encoder=_sd15_text_encoder(vocab).eval(), tokenizer=tok,
-            unet=UNet2DConditionModel(**SD15_UNET).eval(), scheduler=_sd15_scheduler(),
-            safety_checker=None, feature_extractor=None, requires_safety_checker=False)
-        pipe.save_pretrained(folder, safe_serialization=True)
-    shutil.rmtree(folder/"_tok")
-
-# %% ../nbs/10_benchmark.ipynb #5a3e7024
-_SD15_MARKER, _SD15_VERSION = "stylus_sd15_random.json", "1"
-
-def sd15_pipeline(path:str|Path|None=None, # where to save it; default: a cache folder in the temp dir
-                  seed:int=0,              # seed of the random weights
-                 ) -> Path:                # the folder, loadable with `load_pipeline`
-    "Build (or reuse) SD 1.5's exact U-Net and VAE with random weights, saved as a diffusers pipeline folder."
-    folder = Path(path) if path is not None else Path(tempfile.gettempdir())/f"stylus-sd15-random-v{_SD15_VERSION}-seed{seed}"
-    marker = {"version": _SD15_VERSION, "seed": seed}
-    try:
-        if json.loads((folder/_SD15_MARKER).read_text()) == marker: return folder
-    except (OSError, ValueError): pass
-    free = shutil.disk_usage(folder.parent if folder.parent.exists() else tempfile.gettempdir()).free
-    if free < 5 * 2**30: raise StylusError(f"Building SD 1.5's architecture needs about 4 GB of disk; {free / 2**30:.1f} GB is free "
-                                          f"near {folder}. Free some space or pass another path.")
-    folder.mkdir(parents=True, exist_ok=True)
-    _build_sd15(folder, seed)
-    (folder/_SD15_MARKER).write_text(json.dumps(marker))
-    return folder
-
-# %% ../nbs/10_benchmark.ipynb #2393bc76
-def count_parameters(module:torch.nn.Module) -> int:
-    "Number of parameters of `module`."
-    return sum(p.numel() for p in module.parameters())
+__all__ = ['WINDOW_CASES', 'CPU_CASES', 'GPU_CASES', 'CASE_SETS', 'TABLE_COLUMNS', 'time_forward', 'BenchCase', 'run_case',
+           'machine', 'bench_table', 'run_benchmark', 'bench_command']
 
 # %% ../nbs/10_benchmark.ipynb #82750ce2
 def _sync(device:torch.device):
+    "Wait for the device's queued work (CUDA); nothing elsewhere."
     if device.type == 'cuda': torch.cuda.synchronize(device)
 
+# %% ../nbs/10_benchmark.ipynb #82750001
 def time_forward(model:SDModel,   # a loaded model
                  batch:int=1,     # batch size
                  reps:int=1,      # timed forwards (the fastest counts)
@@ -145,6 +82,7 @@ def _rss_mib() -> float:
     "Resident memory of this process now, MiB."
     with open('/proc/self/statm') as f: return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
 
+# %% ../nbs/10_benchmark.ipynb #13586001
 def _status_mib(field:str) -> float|None:
     "A memory field of `/proc/self/status` (e.g. `VmHWM`), MiB; None where there is none."
     try:
@@ -152,6 +90,7 @@ def _status_mib(field:str) -> float|None:
         return int(line.split()[1]) / 2**10
     except (OSError, StopIteration): return None
 
+# %% ../nbs/10_benchmark.ipynb #13586002
 def _reset_peak_rss() -> bool:
     "Restart the peak-RSS count from the current RSS (Linux: `clear_refs` 5); False where it cannot."
     try:
@@ -159,11 +98,13 @@ def _reset_peak_rss() -> bool:
         return True
     except OSError: return False
 
+# %% ../nbs/10_benchmark.ipynb #13586003
 def _peak_rss_mib() -> float:
     "Peak resident memory of this process (since the last reset), MiB."
     hwm = _status_mib('VmHWM')   # this process's own peak; `ru_maxrss` may carry its parent's peak across exec
     return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
 
+# %% ../nbs/10_benchmark.ipynb #13586004
 def _model_path(model:str|None) -> str:
     "The folder or id to load: None is SD 1.5's architecture with random weights, 'tiny' the test model."
     if model is None: return str(sd15_pipeline())
@@ -174,8 +115,7 @@ def _model_path(model:str|None) -> str:
 def _batch_sizes(case:BenchCase, content:tuple[np.ndarray, int], p:SpectrogramParams) -> list[int]:
     "The U-Net batch sizes a case's transfer will use: its windows x channels in batches, and 1 for an inverted style."
     audio, rate = content
-    frames = 1 + -(-audio.shape[-1] * p.sample_rate // rate) // p.hop_length    # after resampling to the codec's rate
-    items = n_windows(frames, p) * audio.shape[0]
+    items = n_windows(resampled_frames(audio.shape[-1], rate, p), p) * audio.shape[0]
     sizes = {min(case.batch_size, items - k) for k in range(0, items, case.batch_size)}
     return sorted(sizes | ({1} if not case.cached else set()))
 
@@ -255,9 +195,13 @@ TABLE_COLUMNS = ['case', 'dtype', 'steps', 'windows x ch', 'U-Net passes (expect
                  'audio→mel', 'VAE encode', 'inversion', 'generation', 'VAE decode', 'reconstruction', 'wall (s)',
                  'U-Net (s)', 'overhead', 'peak RSS (MiB)', 'model RSS (MiB)', 'style cache', 'load']
 
-def _f(x, d=1): return '–' if x is None else f"{x:.{d}f}"
+def _f(x, d=1):
+    "`x` with `d` decimals, or a dash for None."
+    return '–' if x is None else f"{x:.{d}f}"
 
+# %% ../nbs/10_benchmark.ipynb #918ee001
 def _cells(r:dict) -> list[str]:
+    "One row of the table: its cells in the order of `TABLE_COLUMNS`."
     s = r['stages_s']
     cache = ('–' if not r['cached'] else f"{r['cache_mib']:.0f} MiB" + (f", {r['cache_s']:.1f} s" if r['cache_s'] is not None else ", reused"))
     peak = _f(r['peak_rss_mib'], 0) + (f" (CUDA {r['cuda_peak_mib']:.0f})" if r.get('cuda_peak_mib') is not None else '')
@@ -267,6 +211,7 @@ def _cells(r:dict) -> list[str]:
             _f(s.get('reconstruction')), _f(r['wall_s']), _f(r['unet_s']), _f(r['overhead'], 3), peak, _f(r['model_rss_mib'], 0), cache,
             '→'.join(_f(x) for x in r.get('load_avg', []))]
 
+# %% ../nbs/10_benchmark.ipynb #918ee002
 def bench_table(rows:list[dict], # rows from `run_case`
                 info:dict|None=None # `machine()` (a heading line), or None
                ) -> str:            # a markdown table
@@ -329,110 +274,3 @@ def bench_command(
         out.with_suffix('.md').write_text(table)
     print(table)
     return table
-
-# %% ../nbs/10_benchmark.ipynb #9daed5ea
-def forward_variants(model:SDModel,      # a loaded model (its U-Net is restored afterwards)
-                     batch:int=1,        # batch size
-                     reps:int=3,         # timed forwards per variant (the fastest counts)
-                     compile:bool=False, # also time `torch.compile` (its first call, then the fastest of `reps`)
-                    ) -> dict:           # seconds per forward (and of compiling), per variant
-    "One U-Net forward with the default memory format, with channels-last, and optionally compiled."
-    unet, out = model.unet, {}
-    out['contiguous'] = time_forward(model, batch, reps, warmup=1)
-    unet.to(memory_format=torch.channels_last)
-    try: out['channels_last'] = time_forward(model, batch, reps, warmup=1)
-    finally: unet.to(memory_format=torch.contiguous_format)
-    if compile:
-        model.unet = torch.compile(unet)
-        try:
-            t0 = time.perf_counter(); time_forward(model, batch, 1); out['compile_first_call'] = time.perf_counter() - t0
-            out['compiled'] = time_forward(model, batch, reps)
-        finally: model.unet = unet
-    return out
-
-# %% ../nbs/10_benchmark.ipynb #6c4ade51
-def _mel_image() -> np.ndarray:
-    "A real mel image: the first window of the piano clip, `(1, 3, 512, 512)`."
-    p = SpectrogramParams()
-    audio = read_audio(data_path('bach_piano'))[0]
-    mel = analyse(audio, p)[..., :p.n_frames]
-    return mel_to_image(mel)[0]
-
-def vae_variants(model:SDModel,   # a loaded model (its VAE's memory format is restored afterwards)
-                 reps:int=2,      # timed calls per variant (the fastest counts)
-                ) -> dict:        # seconds to encode and to decode one mel image, per memory format
-    "VAE encode and decode of one real mel image, contiguous and channels-last."
-    img, vae = torch.as_tensor(_mel_image()), model.vae
-    was_cl = vae.encoder.conv_in.weight.is_contiguous(memory_format=torch.channels_last)
-    def best(f):
-        f(); ts = []
-        for _ in range(reps): t0 = time.perf_counter(); f(); _sync(model.device); ts.append(time.perf_counter() - t0)
-        return min(ts)
-    out, z = {}, encode(model, img)
-    try:
-        for fmt in (torch.contiguous_format, torch.channels_last):
-            vae.to(memory_format=fmt)
-            name = 'contiguous' if fmt == torch.contiguous_format else 'channels_last'
-            out[name] = {'encode_s': best(lambda: encode(model, img)), 'decode_s': best(lambda: decode(model, z))}
-    finally: vae.to(memory_format=torch.channels_last if was_cl else torch.contiguous_format)
-    return out
-
-# %% ../nbs/10_benchmark.ipynb #bb85945e
-def vae_precision(model:str|None=None,  # folder or hub id; None: SD 1.5's architecture with random weights
-                  dtypes=('float32', 'bfloat16', 'float16'), # precisions to compare (float32 first: the reference)
-                  device:str='cpu',
-                 ) -> list[dict]:       # per dtype: encode/decode seconds, decode difference, round-trip error
-    "Decode one latent in each precision against float32, and round-trip a real mel image in each."
-    img, path = torch.as_tensor(_mel_image()), _model_path(model)
-    rows, ref, z = [], None, None
-    for dt in dtypes:
-        with warnings.catch_warnings():
-            warnings.filterwarnings('ignore', message='.*torch_dtype.*deprecated', category=FutureWarning)
-            vae = AutoencoderKL.from_pretrained(path, subfolder='vae', torch_dtype=getattr(torch, dt)).to(device).eval()
-        m = SDModel(unet=None, vae=vae, scheduler=None, empty_embedding=None, device=torch.device(device),
-                    dtype=getattr(torch, dt))
-        t0 = time.perf_counter(); zi = encode(m, img); enc_s = time.perf_counter() - t0
-        if z is None: z = zi                                   # the float32 latent is decoded in every precision
-        t0 = time.perf_counter(); x = decode(m, z); dec_s = time.perf_counter() - t0
-        if ref is None: ref = x
-        rt = decode(m, zi)
-        rel = lambda a, b: float((a - b).float().norm() / b.float().norm())
-        rows.append({'dtype': dt, 'encode_s': enc_s, 'decode_s': dec_s, 'decode_vs_float32': rel(x, ref),
-                     'round_trip_error': rel(rt.cpu(), img), 'finite': bool(torch.isfinite(x).all())})
-        del vae, m
-    return rows
-
-# %% ../nbs/10_benchmark.ipynb #dcbd5af4
-def memory_growth(seconds=(30.0, 90.0),          # two content lengths
-                  channels:int=2,                # 1: mono 44.1 kHz; 2: stereo 48 kHz
-                  chunk_frames=(0, 1024),        # codec chunks to compare (0: the whole STFT, as before)
-                  model:str|None='tiny',         # the model (the growth does not depend on it)
-                  steps:int=1,                   # DDIM steps (they do not change the memory)
-                 ) -> list[dict]:                # per chunk setting: the peaks and the growth against the extra audio
-    "Peak RSS of a transfer at two lengths, per codec setting, each case in a fresh process."
-    out, rate = [], 44100 if channels == 1 else 48000
-    extra_audio = (seconds[1] - seconds[0]) * rate * channels * 4 / 2**20   # MiB of float32 samples given
-    for ch in chunk_frames:
-        cases = [BenchCase(f'{s:g}s-chunk-{ch}', seconds=s, channels=channels, steps=steps, chunk_frames=ch, dtype='float32')
-                 for s in seconds]
-        rows, _ = run_benchmark(cases, model=model)
-        run = [r['peak_rss_mib'] - r['model_rss_mib'] for r in rows]
-        out.append({'chunk_frames': ch, 'seconds': list(seconds), 'channels': channels, 'peak_mib': [r['peak_rss_mib'] for r in rows],
-                    'run_mib': run, 'growth_mib': run[1] - run[0], 'extra_audio_mib': extra_audio,
-                    'growth_per_audio': (run[1] - run[0]) / extra_audio})
-    return out
-
-# %% ../nbs/10_benchmark.ipynb #36031a74
-def codec_speed(seconds:float=60.0,      # length of the mono test signal
-                chunk_frames:int=1024,   # codec chunks (0: the whole STFT)
-                reps:int=3,              # runs (the fastest counts)
-               ) -> dict:                # seconds of the analysis, the resynthesis and both
-    "Time of `analyse` + `resynthesise` on `seconds` of mono audio (the piano clip, looped)."
-    p = SpectrogramParams()
-    x = _content(BenchCase('codec', seconds=seconds))[0]
-    best = None
-    for _ in range(reps):
-        t0 = time.perf_counter(); mel = analyse(x, p, chunk_frames)
-        t1 = time.perf_counter(); y = resynthesise(mel, x, p, x.shape[-1], chunk_frames); t2 = time.perf_counter()
-        if best is None or t2 - t0 < best['total_s']: best = {'analyse_s': t1 - t0, 'resynthesise_s': t2 - t1, 'total_s': t2 - t0}
-    return {'seconds': seconds, 'chunk_frames': chunk_frames, **best}

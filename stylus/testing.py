@@ -7,15 +7,21 @@ from __future__ import annotations
 import json, os, shutil, tempfile, uuid
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Callable
 
 import torch
 from torch import nn
-from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+from transformers.utils import logging as _tlog
+_verbosity = _tlog.get_verbosity(); _tlog.set_verbosity_error()  # importing the SD pipeline warns about image processors it never uses
+try: from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+finally: _tlog.set_verbosity(_verbosity)
 from diffusers.models.unets.unet_2d_condition import UNet2DConditionOutput
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
+from .audio import StylusError
+
 # %% auto #0
-__all__ = ['tiny_pipeline', 'GaussianDenoiser']
+__all__ = ['SD15_UNET', 'SD15_VAE', 'SD15_PARAMETERS', 'tiny_pipeline', 'sd15_pipeline', 'count_parameters', 'GaussianDenoiser']
 
 # %% ../nbs/06_testing.ipynb #21f80c1f
 def _bytes_to_unicode() -> dict[int, str]:
@@ -26,6 +32,7 @@ def _bytes_to_unicode() -> dict[int, str]:
         if b not in bs: bs.append(b); cs.append(256 + n); n += 1
     return dict(zip(bs, map(chr, cs)))
 
+# %% ../nbs/06_testing.ipynb #21f80001
 _MERGES = ["t h", "th e</w>", "a n", "i n", "e r", "o n", "r e", "e n</w>"]
 
 def _write_tokenizer_files(folder: Path) -> dict[str, int]:
@@ -39,7 +46,7 @@ def _write_tokenizer_files(folder: Path) -> dict[str, int]:
     return vocab
 
 # %% ../nbs/06_testing.ipynb #6a532e2d
-_VERSION = "1"  # bump when the tiny architecture changes, so stale cached folders are not reused
+_VERSION, _MARKER = "1", "stylus_tiny.json"  # bump the version when the tiny architecture changes, so stale cached folders are not reused
 
 def _tiny_unet() -> UNet2DConditionModel:
     "An SD 1.x-shaped U-Net with tiny channels and one attention head per layer."
@@ -50,6 +57,7 @@ def _tiny_unet() -> UNet2DConditionModel:
         up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",)*3,
         cross_attention_dim=32, attention_head_dim=1)  # diffusers reads this as the number of heads
 
+# %% ../nbs/06_testing.ipynb #a7c1e0d1
 def _tiny_vae() -> AutoencoderKL:
     "A four-level VAE (scale factor 8) with tiny channels and SD's latent scaling."
     return AutoencoderKL(
@@ -58,11 +66,13 @@ def _tiny_vae() -> AutoencoderKL:
         down_block_types=("DownEncoderBlock2D",)*4, up_block_types=("UpDecoderBlock2D",)*4,
         scaling_factor=0.18215)
 
+# %% ../nbs/06_testing.ipynb #a7c1e0d2
 def _sd15_scheduler() -> DDIMScheduler:
     "DDIM with Stable Diffusion 1.5's exact scheduler configuration."
     return DDIMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                          clip_sample=False, set_alpha_to_one=False, steps_offset=1, prediction_type="epsilon")
 
+# %% ../nbs/06_testing.ipynb #a7c1e0d3
 def _tiny_text_encoder(vocab: dict[str, int]) -> CLIPTextModel:
     "A two-layer CLIP text model over `vocab`, with its special-token ids."
     eos = vocab["<|endoftext|>"]
@@ -72,25 +82,49 @@ def _tiny_text_encoder(vocab: dict[str, int]) -> CLIPTextModel:
     return CLIPTextModel(cfg)
 
 # %% ../nbs/06_testing.ipynb #8f7708d9
-_MARKER = "stylus_tiny.json"
-
-def _complete(folder: Path, seed: int) -> bool:
-    "Is `folder` a finished tiny pipeline of this version and seed?"
-    try: return json.loads((folder/_MARKER).read_text()) == {"version": _VERSION, "seed": seed}
-    except (OSError, ValueError): return False
-
-def _build(folder: Path, seed: int):
-    "Build the tiny pipeline with random weights drawn from `seed` and save it into `folder`."
+def _assemble(folder: Path, # where to save the pipeline
+              seed: int, # seed of the random weights
+              vae: Callable[[], AutoencoderKL], # builds the VAE
+              text_encoder: Callable[[dict[str, int]], CLIPTextModel], # builds the text model over the vocabulary
+              unet: Callable[[], UNet2DConditionModel], # builds the U-Net
+             ):
+    "Save an SD 1.x pipeline of these networks, the minimal tokenizer and SD 1.5's scheduler, with weights drawn from `seed`."
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         vocab = _write_tokenizer_files(folder/"_tok")
         tok = CLIPTokenizer(str(folder/"_tok"/"vocab.json"), str(folder/"_tok"/"merges.txt"), model_max_length=77)
-        pipe = StableDiffusionPipeline(vae=_tiny_vae().eval(), text_encoder=_tiny_text_encoder(vocab).eval(),
-                                       tokenizer=tok, unet=_tiny_unet().eval(), scheduler=_sd15_scheduler(),
+        pipe = StableDiffusionPipeline(vae=vae().eval(), text_encoder=text_encoder(vocab).eval(), tokenizer=tok,
+                                       unet=unet().eval(), scheduler=_sd15_scheduler(),
                                        safety_checker=None, feature_extractor=None, requires_safety_checker=False)
         pipe.save_pretrained(folder, safe_serialization=True)
     shutil.rmtree(folder/"_tok")
-    (folder/_MARKER).write_text(json.dumps({"version": _VERSION, "seed": seed}))
+
+# %% ../nbs/06_testing.ipynb #b2d4e6f2
+def _complete(folder: Path, marker: str, stamp: dict) -> bool:
+    "Is `folder` finished: does its `marker` file hold `stamp` (the builder's version and seed)?"
+    try: return json.loads((folder/marker).read_text()) == stamp
+    except (OSError, ValueError): return False
+
+# %% ../nbs/06_testing.ipynb #b2d4e6f3
+def _saved_once(folder: Path, # the pipeline's folder
+                marker: str, # the name of the marker file written last
+                stamp: dict, # what the marker holds: the builder's version and seed
+                build: Callable[[Path], None], # saves the pipeline into the folder it is given
+               ) -> Path: # `folder`, finished
+    "`folder` as `build` saves it, built once: in a temporary sibling renamed into place, reused while its marker holds `stamp`."
+    if _complete(folder, marker, stamp): return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    def finish(f: Path): build(f); (f/marker).write_text(json.dumps(stamp))
+    if folder.exists() and any(folder.iterdir()):  # an unfinished or foreign folder: write into it in place
+        finish(folder); return folder
+    tmp = folder.parent/f".{folder.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        finish(tmp)
+        try: os.rename(tmp, folder)  # atomic; replaces an empty folder, fails if another process finished first
+        except OSError:
+            if not _complete(folder, marker, stamp): raise
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+    return folder
 
 # %% ../nbs/06_testing.ipynb #1fca53e2
 def tiny_pipeline(path: str | Path | None = None, # where to save it; default: a cache folder in the temp dir
@@ -98,18 +132,51 @@ def tiny_pipeline(path: str | Path | None = None, # where to save it; default: a
                  ) -> Path: # the folder, loadable with `StableDiffusionPipeline.from_pretrained`
     "Build (or reuse) a tiny random-weight SD 1.x-compatible diffusers pipeline, saved offline with `save_pretrained`."
     folder = Path(path) if path is not None else Path(tempfile.gettempdir())/f"stylus-tiny-sd-v{_VERSION}-seed{seed}"
-    if _complete(folder, seed): return folder
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    if folder.exists() and any(folder.iterdir()):  # an unfinished or foreign folder: write into it in place
-        _build(folder, seed); return folder
-    tmp = folder.parent/f".{folder.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        _build(tmp, seed)
-        try: os.rename(tmp, folder)  # atomic; replaces an empty folder, fails if another process finished first
-        except OSError:
-            if not _complete(folder, seed): raise
-    finally: shutil.rmtree(tmp, ignore_errors=True)
-    return folder
+    return _saved_once(folder, _MARKER, {"version": _VERSION, "seed": seed},
+                       lambda f: _assemble(f, seed, _tiny_vae, _tiny_text_encoder, _tiny_unet))
+
+# %% ../nbs/06_testing.ipynb #8df6fa16
+SD15_UNET = dict(sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
+                 block_out_channels=(320, 640, 1280, 1280), norm_num_groups=32, cross_attention_dim=768,
+                 attention_head_dim=8,
+                 down_block_types=("CrossAttnDownBlock2D",)*3 + ("DownBlock2D",),
+                 up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",)*3)
+
+SD15_VAE = dict(in_channels=3, out_channels=3, latent_channels=4, layers_per_block=2,
+                block_out_channels=(128, 256, 512, 512), norm_num_groups=32, sample_size=512, scaling_factor=0.18215,
+                down_block_types=("DownEncoderBlock2D",)*4, up_block_types=("UpDecoderBlock2D",)*4)
+
+SD15_PARAMETERS = {'unet': 859_520_964, 'vae': 83_653_863}  # parameter counts of SD 1.5's U-Net and VAE
+
+# %% ../nbs/06_testing.ipynb #8d493ee7
+def _sd15_text_encoder(vocab: dict[str, int]) -> CLIPTextModel:
+    "A one-layer CLIP text model with SD 1.5's width (768), over the tiny vocabulary."
+    eos = vocab["<|endoftext|>"]
+    return CLIPTextModel(CLIPTextConfig(
+        vocab_size=len(vocab), hidden_size=768, intermediate_size=3072, num_hidden_layers=1, num_attention_heads=12,
+        max_position_embeddings=77, projection_dim=768, bos_token_id=vocab["<|startoftext|>"], eos_token_id=eos,
+        pad_token_id=eos))
+
+# %% ../nbs/06_testing.ipynb #5a3e7024
+_SD15_MARKER, _SD15_VERSION = "stylus_sd15_random.json", "1"
+
+def sd15_pipeline(path: str | Path | None = None, # where to save it; default: a cache folder in the temp dir
+                  seed: int = 0, # seed of the random weights
+                 ) -> Path: # the folder, loadable with `load_pipeline`
+    "Build (or reuse) SD 1.5's exact U-Net and VAE with random weights, saved as a diffusers pipeline folder."
+    folder = Path(path) if path is not None else Path(tempfile.gettempdir())/f"stylus-sd15-random-v{_SD15_VERSION}-seed{seed}"
+    stamp = {"version": _SD15_VERSION, "seed": seed}
+    if not _complete(folder, _SD15_MARKER, stamp):
+        free = shutil.disk_usage(folder.parent if folder.parent.exists() else tempfile.gettempdir()).free
+        if free < 5 * 2**30: raise StylusError(f"Building SD 1.5's architecture needs about 4 GB of disk; {free / 2**30:.1f} GB is free "
+                                              f"near {folder}. Free some space or pass another path.")
+    return _saved_once(folder, _SD15_MARKER, stamp, lambda f: _assemble(
+        f, seed, lambda: AutoencoderKL(**SD15_VAE), _sd15_text_encoder, lambda: UNet2DConditionModel(**SD15_UNET)))
+
+# %% ../nbs/06_testing.ipynb #2393bc76
+def count_parameters(module: torch.nn.Module) -> int:
+    "Number of parameters of `module`."
+    return sum(p.numel() for p in module.parameters())
 
 # %% ../nbs/06_testing.ipynb #8fb2ccb9
 class GaussianDenoiser(nn.Module):
