@@ -4,14 +4,14 @@
 
 # %% ../nbs/08_cli.ipynb #d86278c8
 from __future__ import annotations
-import argparse, json, os, sys, time, inspect
+import argparse, json, sys, time, inspect
 from pathlib import Path
 
 import soundfile as sf
 from fastcore.docments import docments
 
 import stylus
-from .audio import StylusError
+from .audio import StylusError, read_audio, is_out_of_memory
 
 # %% auto #0
 __all__ = ['COMMANDS', 'transfer_command', 'cache_style_command', 'build_parser', 'main']
@@ -40,19 +40,24 @@ def _check_output(out:Path, inputs, overwrite:bool):
     if out.exists() and not overwrite: raise StylusError(f"{out} exists; pass --overwrite to replace it.")
     if not out.parent.is_dir(): raise StylusError(f"The folder {out.parent} does not exist; create it or choose another output path.")
 
+# %% ../nbs/08_cli.ipynb #60535001
 def _check_audio_suffix(out:Path):
+    "Refuse an output suffix libsndfile cannot write."
     fmt = out.suffix.lstrip('.').upper()
     if fmt not in sf.available_formats(): raise StylusError(f"Cannot write {out.suffix or 'files without a suffix'}: use .wav, .flac or .ogg.")
 
+# %% ../nbs/08_cli.ipynb #60535002
 def _check_inputs(sources):
     "Read every input once before the model is loaded, so a bad file fails in a second, not after a download."
-    from stylus.audio import read_audio
+    from stylus.attention import is_style_cache   # (imports torch: only when a command runs)
     for s in sources:
-        if str(s).endswith('.safetensors'):
+        if is_style_cache(s):
             if not Path(s).is_file(): raise StylusError(f"No style cache at {s}: check the path, or make one with `stylus cache-style`.")
         else: read_audio(s)
 
+# %% ../nbs/08_cli.ipynb #60535003
 def _write_json(path:Path, obj):
+    "Write `obj` as JSON to `path` atomically."
     tmp = path.with_name(f'.{path.name}.tmp')
     try:
         tmp.write_text(json.dumps(obj, indent=2, default=str))
@@ -61,11 +66,13 @@ def _write_json(path:Path, obj):
 
 # %% ../nbs/08_cli.ipynb #18044588
 def _load(model, device, dtype, quiet):
+    "Load the pipeline; return it and the seconds it took."
     from stylus.pipeline import StylusPipeline
     t0 = time.perf_counter()
     pipe = StylusPipeline.from_pretrained(model, device=device, dtype=dtype, verbose=not quiet)
     return pipe, time.perf_counter() - t0
 
+# %% ../nbs/08_cli.ipynb #18044001
 def transfer_command(
     content:str,              # the recording whose melody, harmony and rhythm are kept
     style:list[str],          # one or more style recordings (or .safetensors style caches)
@@ -126,7 +133,8 @@ def cache_style_command(
     out = Path(output)
     _check_output(out, [style], overwrite)
     _check_inputs([style])
-    if out.suffix != '.safetensors': raise StylusError(f"A style cache is a .safetensors file; give -o ending in .safetensors, not {out.name}.")
+    from stylus.attention import is_style_cache
+    if not is_style_cache(out): raise StylusError(f"A style cache is a .safetensors file; give -o ending in .safetensors, not {out.name}.")
     pipe, _ = _load(model, device, dtype, quiet)
     pipe.cache_style(style, out, steps=steps, style_offset=style_offset, quiet=quiet)
     if not quiet: print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB)")
@@ -135,15 +143,15 @@ def cache_style_command(
 cache_style_command.cli = {'output': dict(required=True, short=['-o'])}
 
 # %% ../nbs/08_cli.ipynb #8caa18ef
-def _oom(e:BaseException) -> bool:
-    return isinstance(e, MemoryError) or 'out of memory' in str(e).lower()
-
 def _quiet_libraries():
     "Keep the libraries' own warnings and loading bars out of the command's output."
     import warnings, transformers, diffusers
     transformers.logging.set_verbosity_error(); diffusers.logging.set_verbosity_error()
     diffusers.utils.logging.disable_progress_bar()
     warnings.filterwarnings('ignore', category=FutureWarning)
+
+# %% ../nbs/08_cli.ipynb #8caa1001
+COMMANDS = [transfer_command, cache_style_command]
 
 def build_parser(argv:list[str]|None=None # the arguments about to be parsed (`bench` is only imported when used)
                 ) -> argparse.ArgumentParser:
@@ -158,8 +166,7 @@ def build_parser(argv:list[str]|None=None # the arguments about to be parsed (`b
     else: sub.add_parser('bench', help="Time Stylus stage by stage on SD 1.5's architecture (see `stylus bench --help`).")
     return p
 
-COMMANDS = [transfer_command, cache_style_command]
-
+# %% ../nbs/08_cli.ipynb #8caa1002
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `stylus` command; returns the exit status (2 for errors a user can fix)."
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -172,7 +179,7 @@ def main(argv:list[str]|None=None) -> int:
     except StylusError as e: print(f"stylus: error: {e}", file=sys.stderr); return 2
     except KeyboardInterrupt: print("stylus: interrupted; nothing was written.", file=sys.stderr); return 2
     except Exception as e:
-        if not _oom(e): raise
+        if not is_out_of_memory(e): raise
         print("stylus: error: out of memory on the device; try --batch-size 1, --dtype float16 on a GPU, or --device cpu.", file=sys.stderr)
         return 2
     return 0
