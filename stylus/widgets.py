@@ -4,20 +4,20 @@
 
 # %% ../nbs/09_app.ipynb #a52c3809
 from __future__ import annotations
-import contextlib, datetime, html, importlib.resources, io, json, math, time
+import contextlib, html, io, math, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import soundfile as sf
-import librosa
 import ipywidgets as W
 from fastcore.basics import patch
 from matplotlib.figure import Figure
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from .audio import StylusError, read_audio, load_audio, data_path, SpectrogramParams, stft, mel_from_stft, n_windows
+from .audio import (StylusError, read_audio, load_audio, shipped_clips, resampled_frames, is_out_of_memory,
+                          SpectrogramParams, stft, mel_from_stft, n_windows, show_mel)
 from .pipeline import PRESETS, StylusPipeline, TransferResult, make_config, expected_unet_passes
 
 # %% auto #0
@@ -26,8 +26,7 @@ __all__ = ['packaged_clips', 'decode_upload', 'spectrogram_png', 'AudioPicker', 
 # %% ../nbs/09_app.ipynb #04aae2c2
 def packaged_clips() -> dict[str, Path]:
     "The audio clips that ship with Stylus, by name (e.g. `'bach_violin'`), with their paths."
-    clips = json.loads((importlib.resources.files('stylus') / 'data' / 'clips.json').read_text())
-    return {Path(c['file']).stem: data_path(c['file']) for c in clips}
+    return {name: c['path'] for name, c in shipped_clips().items()}
 
 # %% ../nbs/09_app.ipynb #6b4e7f70
 def _wav_bytes(audio:np.ndarray, rate:int) -> bytes:
@@ -36,6 +35,7 @@ def _wav_bytes(audio:np.ndarray, rate:int) -> bytes:
     sf.write(buf, np.clip(np.asarray(audio, np.float32), -1, 1).T, int(rate), format='WAV', subtype='PCM_16')
     return buf.getvalue()
 
+# %% ../nbs/09_app.ipynb #6b4e7001
 def decode_upload(item:dict, # one entry of an ipywidgets 8 `FileUpload.value`: 'name' and 'content' (bytes or memoryview)
                  ) -> tuple[np.ndarray, int]: # float32 samples `(channels, samples)` and the sample rate
     "Decode an uploaded file into validated `(audio, rate)`, with a `StylusError` naming the file if it cannot be used."
@@ -57,19 +57,8 @@ def spectrogram_png(audio:np.ndarray, # samples `(channels, samples)` or `(sampl
     "A PNG of the mel-spectrogram the model sees (mono mix, dB) with time in seconds and frequency in Hz."
     p = params or SpectrogramParams()
     x = load_audio((audio, rate), p.sample_rate).mean(0, keepdims=True)
-    mel = mel_from_stft(stft(x, p), p)[0]
-    db = 20 * np.log10(np.maximum(mel, mel.max() * 1e-4))
     fig = Figure(figsize=size, dpi=100); FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    ax.imshow(db, origin='lower', aspect='auto', cmap='magma', interpolation='nearest',
-              extent=(0, x.shape[-1] / p.sample_rate, 0, p.n_mels))
-    hz = [f for f in (0, 250, 500, 1000, 2000, 4000, 8000) if f <= p.f_max]
-    lo, hi = librosa.hz_to_mel([p.f_min, p.f_max], htk=True)
-    ax.set_yticks([(librosa.hz_to_mel(f, htk=True) - lo) / (hi - lo) * p.n_mels for f in hz],
-                  [f'{f/1000:g}k' if f >= 1000 else str(f) for f in hz])
-    ax.set_xlabel('seconds', fontsize=8); ax.set_ylabel('Hz', fontsize=8); ax.tick_params(labelsize=7)
-    if title: ax.set_title(title, fontsize=9)
-    if window: ax.axvspan(*window, facecolor='none', edgecolor='#00e5ff', linewidth=2)
+    show_mel(mel_from_stft(stft(x, p), p), p, fig.add_subplot(), title or None, window=window, fontsize=7)
     fig.tight_layout()
     buf = io.BytesIO(); fig.savefig(buf, format='png'); return buf.getvalue()
 
@@ -79,6 +68,7 @@ class _Upload:
     "An uploaded recording held in a dropdown (compared by identity, never by its samples)."
     name:str; audio:np.ndarray; rate:int
 
+# %% ../nbs/09_app.ipynb #68516001
 class AudioPicker:
     "A dropdown of the packaged clips and of uploaded files, with an upload button that adds to it."
     def __init__(self, description:str='audio', # the dropdown's label
@@ -127,6 +117,7 @@ def _slider(kind, description, value, lo, hi, step, fmt=None):
     return kind(value=value, min=lo, max=hi, step=step, description=description, continuous_update=False,
                 style={'description_width': '80px'}, layout=W.Layout(width='330px'), **kw)
 
+# %% ../nbs/09_app.ipynb #9b5a7001
 class _StyleRow:
     "One style: an enable checkbox, a picker and a blend weight."
     def __init__(self, i:int, clip:str, on:bool, on_error):
@@ -137,6 +128,7 @@ class _StyleRow:
         self.box = W.HBox([self.enabled, self.picker.box, self.weight])
     def _grey(self): self.picker.disabled = self.weight.disabled = not self.enabled.value
 
+# %% ../nbs/09_app.ipynb #9b5a7002
 class StylusApp:
     "A Jupyter app for Stylus: content, up to four weighted styles, preset and sliders, Run, and the results to hear and see."
     def __init__(self, pipe:StylusPipeline|None=None, # a loaded pipeline; None loads `model` on the first Run
@@ -189,6 +181,7 @@ def _apply_preset(self:StylusApp, change=None):
         for k, v in PRESETS[self.preset.value].items(): getattr(self, k).value = v
     finally: self._syncing = False
 
+# %% ../nbs/09_app.ipynb #a6c71001
 @patch
 def _slider_moved(self:StylusApp, change):
     "Show `custom` once a slider leaves the preset's value."
@@ -203,6 +196,7 @@ class _Inputs:
     styles:list; style_labels:list; weights:list            # the enabled styles with weight > 0
     preset:str|None; settings:dict                          # preset name (None for custom) and slider values
 
+# %% ../nbs/09_app.ipynb #9aad0001
 @patch
 def _inputs(self:StylusApp) -> _Inputs:
     "The transfer's arguments from the controls; raises `StylusError` for what the user must change."
@@ -227,15 +221,16 @@ def _inputs(self:StylusApp) -> _Inputs:
 def _expected_passes(self:StylusApp, inp:_Inputs) -> int:
     "The U-Net passes the run will make (content windows x channels, styles, steps)."
     p, (audio, rate) = self.pipe.params, inp.content_audio
-    frames = 1 + math.ceil(audio.shape[-1] * p.sample_rate / rate) // p.hop_length
-    return expected_unet_passes(audio.shape[0] * n_windows(frames, p), len(inp.styles), make_config(inp.preset, **inp.settings))
+    items = audio.shape[0] * n_windows(resampled_frames(audio.shape[-1], rate, p), p)
+    return expected_unet_passes(items, len(inp.styles), make_config(inp.preset, **inp.settings))
 
+# %% ../nbs/09_app.ipynb #2c6bf001
 @patch
 @contextlib.contextmanager
 def _counting(self:StylusApp, total:int):
-    "Advance `progress` by one for every U-Net pass while the block runs."
+    "Set `progress`'s length to `total` (kept as `predicted_passes`) and advance it by one for every U-Net pass while the block runs."
     self.progress.max, self.progress.value, self.progress.bar_style = max(total, 1), 0, ''
-    self.passes = 0
+    self.predicted_passes, self.passes = total, 0
     def step(*_):
         self.passes += 1
         self.progress.value = min(self.passes, self.progress.max)
@@ -253,6 +248,7 @@ def _panel(self:StylusApp, title:str, audio:np.ndarray, rate:int, window=None) -
                    W.Image(value=spectrogram_png(audio, rate, window=window), format='png', layout=W.Layout(width='380px'))],
                   layout=W.Layout(margin='0 12px 0 0'))
 
+# %% ../nbs/09_app.ipynb #8e11b001
 @patch
 def _show_styles(self:StylusApp, inp:_Inputs, audios:list, offsets:list|None=None):
     "The styles column; once the run has chosen them, each style's window is outlined."
@@ -263,12 +259,14 @@ def _show_styles(self:StylusApp, inp:_Inputs, audios:list, offsets:list|None=Non
                     None if not offsets or offsets[i] is None else (offsets[i], min(offsets[i] + span, a.shape[-1] / r)))
         for i, (label, w, (a, r)) in enumerate(zip(inp.style_labels, inp.weights, audios))]]
 
+# %% ../nbs/09_app.ipynb #8e11b002
 @patch
 def _fail(self:StylusApp, message:str):
     "Show `message` as the app's error line."
     self.error.value = f'<div style="color:#b00020">&#9888; {html.escape(message)}</div>'
     self.progress.bar_style, self.status.value = 'danger', ''
 
+# %% ../nbs/09_app.ipynb #8e11b003
 @patch
 def _load(self:StylusApp) -> StylusPipeline:
     "The pipeline, loaded on first use."
@@ -282,11 +280,12 @@ def _message(e:BaseException) -> str:
     "One line for an exception a person sees in the app."
     if isinstance(e, StylusError): return str(e)
     if isinstance(e, KeyboardInterrupt): return "Interrupted; no result."
-    if isinstance(e, MemoryError) or 'out of memory' in str(e).lower():
+    if is_out_of_memory(e):
         return "Out of memory; lower `seconds` for a shorter piece, or use a GPU (device='cuda')."
     msg = f"Unexpected error ({type(e).__name__}): {e}"
     return msg if len(msg) <= 300 else msg[:297] + '...'
 
+# %% ../nbs/09_app.ipynb #5eb8f001
 @patch
 def run(self:StylusApp) -> TransferResult|None:
     "Run the transfer the controls describe and show it; errors become a message in `error`. What the Run button calls."
