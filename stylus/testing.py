@@ -96,7 +96,10 @@ def _assemble(folder: Path, # where to save the pipeline
         pipe = StableDiffusionPipeline(vae=vae().eval(), text_encoder=text_encoder(vocab).eval(), tokenizer=tok,
                                        unet=unet().eval(), scheduler=_sd15_scheduler(),
                                        safety_checker=None, feature_extractor=None, requires_safety_checker=False)
-        pipe.save_pretrained(folder, safe_serialization=True)
+        bars = _tlog.is_progress_bar_enabled(); _tlog.disable_progress_bar()   # no "Writing model shards" bar
+        try: pipe.save_pretrained(folder, safe_serialization=True)
+        finally:
+            if bars: _tlog.enable_progress_bar()
     shutil.rmtree(folder/"_tok")
 
 # %% ../nbs/06_testing.ipynb #b2d4e6f2
