@@ -121,7 +121,7 @@ def load(cls:FeatureRecord, path, device=None) -> FeatureRecord:
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e:
         raise StylusError(f"{path} is not a Stylus features file ({e}); make it again with `stylus cache-style`.") from None
-    noise, old = tensors.pop('noise', None), tensors.pop('latent', None)   # caches before 0.x stored it as 'latent'
+    noise, old = tensors.pop('noise', None), tensors.pop('latent', None)   # older caches stored it as 'latent'
     noise = old if noise is None else noise
     r = cls(next(iter(tensors.values())).dtype if tensors else torch.float16, device, meta)
     for k, x in tensors.items():
