@@ -83,7 +83,7 @@ def transfer_command(
     temperature:float=None,   # attention temperature (preset: 1.0)
     preset:str='paper',       # paper, more-style, more-content or styleid
     steps:int=None,           # DDIM steps (default 50)
-    seed:int=None,            # random seed (default 0)
+    seed:int=None,            # seed of Griffin-Lim's initial phase, the one random part (default 0)
     model:str=None,           # hub id or local folder of an SD 1.x model (default: $STYLUS_MODEL or SD 1.5)
     device:str='auto',        # auto, cuda, mps or cpu
     dtype:str='auto',         # auto, float32, float16 or bfloat16
