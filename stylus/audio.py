@@ -4,19 +4,23 @@
 
 # %% ../nbs/00_audio.ipynb #ae461153
 from __future__ import annotations
-import contextlib, functools, importlib.resources, importlib.util, json, math, os, tempfile
+import contextlib, functools, importlib.resources, importlib.util, json, math, os, signal, sys, tempfile, threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 import scipy.fft, scipy.signal, scipy.sparse
 import soundfile as sf
+import soxr
 import librosa
 
 # %% auto #0
-__all__ = ['HZ_TICKS', 'StylusError', 'is_out_of_memory', 'read_audio', 'shipped_clips', 'data_path', 'load_audio',
-           'resampled_frames', 'save_audio', 'SpectrogramParams', 'stft', 'mel_from_stft', 'stft_frames', 'analyse',
-           'mel_to_image', 'image_to_mel', 'show_mel', 'n_windows', 'split_windows', 'stitch_windows', 'style_window']
+__all__ = ['OUTPUT_FORMATS', 'HZ_TICKS', 'StylusError', 'is_out_of_memory', 'read_audio', 'shipped_clips', 'data_path',
+           'load_audio', 'resampled_frames', 'AudioInfo', 'audio_info', 'audio_blocks', 'output_subtype',
+           'write_atomic', 'save_json', 'check_writable', 'audio_writer', 'save_audio', 'SpectrogramParams', 'stft',
+           'mel_from_stft', 'stft_frames', 'analyse', 'mel_to_image', 'image_to_mel', 'show_mel', 'n_windows',
+           'split_windows', 'stitch_windows', 'style_window']
 
 # %% ../nbs/00_audio.ipynb #47cbc964
 class StylusError(Exception):
@@ -39,15 +43,60 @@ def _check_samples(audio:np.ndarray, name:str) -> np.ndarray:
     return audio
 
 # %% ../nbs/00_audio.ipynb #69f0812f
-def _read_file(path:Path) -> tuple[np.ndarray, int]:
-    "Decode `path` with libsndfile, turning every failure into a `StylusError` that names the file."
-    if not path.exists(): raise StylusError(f"Audio file not found: {path}; check the path.")
-    if path.is_dir(): raise StylusError(f"{path} is a folder, not an audio file; give the path of a file.")
-    try: data, rate = sf.read(str(path), dtype='float32', always_2d=True)
+_SIGNATURES = [(b'\x89PNG', 'a PNG image'), (b'\xff\xd8\xff', 'a JPEG image'), (b'GIF8', 'a GIF image'),
+               (b'%PDF', 'a PDF document'), (b'PK\x03\x04', 'a ZIP archive'), (b'\x1f\x8b', 'a gzip archive'),
+               (b'\x7fELF', 'a program'), (b'RIFF', 'a WAV/RIFF file'), (b'fLaC', 'a FLAC file'), (b'OggS', 'an Ogg file'),
+               (b'ID3', 'an MP3 file'), (b'\xff\xfb', 'an MP3 file'), (b'\xff\xf3', 'an MP3 file'), (b'FORM', 'an AIFF file')]
+
+def _looks_like(head:bytes) -> str:
+    "What the first bytes of a file suggest it is, in words ('a PNG image', 'text', 'an MP4/M4A file', ...)."
+    for magic, what in _SIGNATURES:
+        if head.startswith(magic): return what
+    if head[4:8] == b'ftyp': return 'an MP4/M4A file (AAC audio, which libsndfile cannot decode)'
+    try: text = head.decode('utf-8')
+    except UnicodeDecodeError as e: text = head[:e.start].decode('utf-8') if e.start >= len(head) - 3 else '\x00'
+    return 'text' if all(c.isprintable() or c in '\t\r\n' for c in text) else 'data of an unknown kind (random bytes?)'
+
+@contextlib.contextmanager
+def _fd2_silenced():
+    "Point file descriptor 2 at /dev/null while decoding: libsndfile's decoders (mpg123) print their complaints there."
+    try: sys.stderr.flush(); saved = os.dup(2)
+    except (OSError, ValueError, AttributeError): yield; return   # no stderr to protect
+    try:
+        with open(os.devnull, 'wb') as null: os.dup2(null.fileno(), 2)
+        yield
+    finally: os.dup2(saved, 2); os.close(saved)
+
+_CONVERT = "give a WAV, FLAC, OGG or MP3 file, or convert it first (e.g. `ffmpeg -i in.m4a out.wav`)"
+
+def _open(path:Path) -> sf.SoundFile:
+    "Open `path` for decoding, turning every failure into a `StylusError` that names the real cause."
+    try:
+        with open(path, 'rb') as f: head = f.read(64)
+    except FileNotFoundError: raise StylusError(f"Audio file not found: {path}; check the path.") from None
+    except IsADirectoryError: raise StylusError(f"{path} is a folder, not an audio file; give the path of a file.") from None
+    except PermissionError: raise StylusError(f"Cannot read {path}: permission denied; make it readable (`chmod u+r`) or copy it.") from None
+    except OSError as e: raise StylusError(f"Cannot read {path}: {e.strerror or e}; check the file.") from None
+    if not head: raise StylusError(f"{path} is empty (0 bytes), not an audio file; give a recording.")
+    try:
+        with _fd2_silenced(): return sf.SoundFile(str(path))
+    except Exception:
+        what = _looks_like(head)
+        why = (f"it looks like {what} but cannot be decoded: it may be truncated or damaged"
+               if what.startswith(('a WAV', 'a FLAC', 'an Ogg', 'an MP3', 'an AIFF')) else
+               f"it is not an audio file libsndfile can decode (looks like {what})")
+        raise StylusError(f"Cannot decode {path}: {why}; {_CONVERT}.") from None
+
+def _decode(f:sf.SoundFile, path:Path, frames:int=-1) -> np.ndarray:
+    "The next `frames` frames (-1: all) of the open file `f`, float32 `(frames, channels)`, decoder noise silenced."
+    try:
+        with _fd2_silenced(): return f.read(frames, dtype='float32', always_2d=True)
     except Exception as e:
-        raise StylusError(f"Cannot decode {path} as audio ({e}). Give a WAV, FLAC, OGG or MP3 file, "
-                          "or convert it first (e.g. `ffmpeg -i in.m4a out.wav`).") from None
-    return np.ascontiguousarray(data.T), int(rate)
+        raise StylusError(f"Cannot decode {path} beyond {f.tell()} frames ({e}): it may be truncated or damaged; {_CONVERT}.") from None
+
+def _read_file(path:Path) -> tuple[np.ndarray, int]:
+    "Decode the whole of `path`: float32 `(channels, samples)` and its rate."
+    with _open(path) as f: return np.ascontiguousarray(_decode(f, path).T), int(f.samplerate)
 
 # %% ../nbs/00_audio.ipynb #d69d7b10
 def _as_channels(array, name:str) -> np.ndarray:
@@ -121,34 +170,222 @@ def resampled_frames(samples:int, # samples of the clip at its own rate
     n = samples if rate == p.sample_rate else int(np.ceil(samples * (float(p.sample_rate) / rate)))  # as librosa.resample
     return 1 + n // p.hop_length
 
+# %% ../nbs/00_audio.ipynb #73c7c20f
+@dataclass(frozen=True)
+class AudioInfo:
+    "What an audio file's header says: rate, channels, frames, container format and sample subtype."
+    path:Path # the file
+    rate:int # sample rate, Hz
+    channels:int # channels
+    frames:int # samples per channel
+    format:str # libsndfile's container name, e.g. 'WAV', 'FLAC', 'MP3'
+    subtype:str # the samples' encoding, e.g. 'PCM_16', 'PCM_24', 'FLOAT', 'VORBIS'
+
+    @property
+    def duration(self) -> float: "Seconds of audio." ; return self.frames / self.rate
+
+def audio_info(path, # a file libsndfile decodes
+              ) -> AudioInfo:
+    "Read `path`'s header (nothing is decoded): rate, channels, frames, format and subtype; a `StylusError` if it is not audio."
+    path = Path(path).expanduser()
+    with _open(path) as f: return AudioInfo(path, int(f.samplerate), int(f.channels), int(f.frames), f.format, f.subtype)
+
+# %% ../nbs/00_audio.ipynb #e04fecca
+def _stream(read:Callable[[int], np.ndarray], rate:int, sr:int, channels:int, block:int, name:str) -> Iterator[np.ndarray]:
+    "Blocks of `block` samples at `sr` from `read(n)` (the next <= n frames at `rate`, `(channels, n)`), resampled as a stream."
+    rs = None if sr == rate else soxr.ResampleStream(rate, sr, channels, dtype='float32', quality='HQ')
+    step = block if rs is None else max(1, math.ceil(block * rate / sr))
+    pending, n_in, n_out, peak = np.zeros((channels, 0), np.float32), 0, 0, 0.
+    while True:
+        x = read(step)
+        last = x.shape[-1] == 0
+        if not last:
+            if not np.isfinite(x).all(): raise StylusError(f"{name} contains NaN or infinite samples; re-export it from your audio editor.")
+            n_in += x.shape[-1]; peak = max(peak, float(np.abs(x).max()))
+        y = x if rs is None else rs.resample_chunk(np.ascontiguousarray(x.T), last=last).T
+        pending = np.concatenate([pending, y], axis=-1) if pending.shape[-1] else y
+        if last:   # librosa's length: ceil(n * sr / rate), the tail cut or zero-padded to it
+            want = n_in if rs is None else int(np.ceil(n_in * (float(sr) / rate)))
+            pending = np.pad(pending, ((0, 0), (0, max(0, want - n_out - pending.shape[-1]))))[:, :max(0, want - n_out)]
+        while pending.shape[-1] >= block or (last and pending.shape[-1]):
+            out, pending = pending[:, :block], pending[:, block:]
+            n_out += out.shape[-1]
+            yield np.ascontiguousarray(out, dtype=np.float32)
+        if last: break
+    if n_in == 0: raise StylusError(f"{name} holds no audio (0 frames); give a recording with sound in it.")
+    if peak < 1e-6: raise StylusError(f"{name} is silent (all samples are zero), so it cannot be stylised; give a clip with sound.")
+
+def audio_blocks(src, # a path or an `(array, rate)` pair, as for `read_audio`
+                 sr:int|None=44100, # target sample rate in Hz; `None` keeps the source's rate
+                 block_seconds:float=10., # seconds of output per block (the last one is shorter)
+                ) -> Iterator[np.ndarray]: # float32 blocks `(channels, samples)` at `sr`
+    "`load_audio(src, sr)` a block at a time: a file is decoded and resampled (libsoxr's stream) one block at a time."
+    if sr is not None and (isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0):
+        raise StylusError(f"The target sample rate {sr!r} is not a positive whole number of Hz; give e.g. 44100.")
+    if isinstance(src, (str, os.PathLike)):
+        path = Path(src).expanduser()
+        f = _open(path)                                    # errors now, not at the first block
+        rate, channels, name = int(f.samplerate), int(f.channels), str(path)
+        def read(n): return _decode(f, path, n).T
+    else:
+        audio, rate = read_audio(src)                      # an array is validated whole
+        channels, name, pos = audio.shape[0], 'The given audio array', [0]
+        def read(n): pos[0] += n; return audio[:, pos[0] - n:pos[0]]
+        f = contextlib.nullcontext()
+    sr = rate if sr is None else int(sr)
+    if not block_seconds > 0: raise StylusError(f"block_seconds must be positive, not {block_seconds!r}.")
+    def blocks():
+        with f: yield from _stream(read, rate, sr, channels, max(1, round(block_seconds * sr)), name)
+    return blocks()
+
 # %% ../nbs/00_audio.ipynb #00a8badd
+OUTPUT_FORMATS = {'.wav': 'WAV', '.flac': 'FLAC', '.ogg': 'OGG', '.mp3': 'MP3', '.aiff': 'AIFF', '.aif': 'AIFF'} # suffix -> libsndfile format of every output Stylus writes (each round-trips: tested)
+
+def _not_a_folder(path:Path) -> Path:
+    "`path`, or a `StylusError` if it is an existing folder."
+    if path.is_dir(): raise StylusError(f"Cannot write {path}: it is a folder; give a file name.")
+    return path
+
+def _output_format(path:Path) -> str:
+    "The libsndfile format `path`'s suffix asks for, or a `StylusError` listing the suffixes Stylus writes."
+    fmt = OUTPUT_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise StylusError(f"Cannot write {path}: {path.suffix or 'a name without a suffix'} is not an audio format Stylus writes; "
+                          f"end the name with one of {', '.join(OUTPUT_FORMATS)}.")
+    return fmt
+
+def output_subtype(path, # the output file; its suffix picks the format
+                   subtype:str|None, # the input's subtype (`audio_info(src).subtype`), e.g. 'PCM_24'
+                  ) -> str|None: # a subtype the output format holds, or None for the format's default
+    "The input's bit depth where the output format has it: `subtype` itself, else 24-bit PCM for float or 32-bit input, else None."
+    fmt = _output_format(Path(path))
+    for s in [subtype] + (['PCM_24'] if subtype in ('FLOAT', 'DOUBLE', 'PCM_32') else []):
+        if s and sf.check_format(fmt, s): return s
+    return None
+
+# %% ../nbs/00_audio.ipynb #b4bb76d6
 def _umask() -> int:
     "The process's file-creation mask."
     mask = os.umask(0); os.umask(mask); return mask
 
-def save_audio(path, # destination; the suffix picks the format (`.wav`, `.flac`, `.ogg`, `.mp3`, ...)
+def _system_reason(tmp:str) -> str|None:
+    "Why the system refuses to let `tmp` grow (e.g. 'No space left on device'), found by trying; None if it does not."
+    try:
+        with open(tmp, 'ab') as f: f.write(bytes(2**16)); f.flush(); os.fsync(f.fileno())
+    except OSError as e: return e.strerror
+    return None
+
+def _write_error(path:Path, e:BaseException, tmp:str|None=None) -> StylusError:
+    "The sentence for a write of `path` that failed with `e`: an `OSError`, or a libsndfile error (its 'System error' explained by `tmp`)."
+    why = getattr(e, 'strerror', None) or getattr(e, 'error_string', None) or str(e)
+    if tmp and 'system error' in why.lower(): why = _system_reason(tmp) or why
+    return StylusError(f"Cannot write {path}: {why}; nothing was written (check the folder, its permissions and the free space).")
+
+@contextlib.contextmanager
+def _signals_held():
+    "Defer SIGINT and SIGTERM while the block runs (handled as soon as it ends): for the short last step of a write."
+    if threading.current_thread() is not threading.main_thread(): yield; return   # Python handles signals in the main thread only
+    got, sigs = [], [s for s in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(s) is not None]
+    old = {s: signal.signal(s, lambda n, _: got.append(n)) for s in sigs}
+    try: yield
+    finally:
+        for s, h in old.items(): signal.signal(s, h)
+        for n in got: signal.raise_signal(n)
+
+@contextlib.contextmanager
+def _replacing(path:Path) -> Iterator[str]:
+    "A unique temporary file beside `path` to write (by name); flushed to disk and renamed onto `path` if the block succeeds, removed on any failure."
+    _not_a_folder(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
+        fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.part', dir=path.parent)
+        os.close(fd)
+    except OSError as e: raise _write_error(path, e) from None
+    try:
+        yield tmp
+        try:
+            fd = os.open(tmp, os.O_RDONLY)
+            try: os.fsync(fd)
+            finally: os.close(fd)
+            with _signals_held(): os.chmod(tmp, mode); os.replace(tmp, path)
+        except OSError as e: raise _write_error(path, e) from None
+    except BaseException:
+        with contextlib.suppress(OSError): os.unlink(tmp)
+        raise
+
+# %% ../nbs/00_audio.ipynb #de2af58e
+def write_atomic(path, # destination file
+                 data:bytes, # its whole content
+                ) -> Path: # the path written
+    "Write `data` to `path` atomically: a unique temporary file beside it, flushed, renamed into place; nothing is left on failure."
+    path = Path(path).expanduser()
+    with _replacing(path) as tmp:
+        try:
+            with open(tmp, 'wb') as f: f.write(data)
+        except OSError as e: raise _write_error(path, e) from None
+    return path
+
+def save_json(path, # destination, e.g. the output's sidecar `song.wav.json`
+              obj, # anything `json.dumps` takes
+             ) -> Path: # the path written
+    "Write `obj` as indented JSON to `path` with `write_atomic`."
+    return write_atomic(path, (json.dumps(obj, indent=2) + '\n').encode())
+
+# %% ../nbs/00_audio.ipynb #c1ebd20a
+def check_writable(path, # a file the work will write
+                   audio:bool=False, # also check that the suffix is one of `OUTPUT_FORMATS`
+                  ) -> Path: # the path, `~` expanded
+    "Check before any work that `path` can be written: not a folder, in a folder that exists (or can be made) and takes a new file."
+    path = Path(path).expanduser()
+    if audio: _output_format(_not_a_folder(path))
+    _not_a_folder(path)
+    folder = next(p for p in [path.parent, *path.parent.parents] if p.exists())
+    if not folder.is_dir(): raise StylusError(f"Cannot write {path}: {folder} is a file, not a folder.")
+    try: fd, tmp = tempfile.mkstemp(prefix='.stylus-check-', dir=folder)
+    except OSError as e: raise StylusError(f"Cannot write {path}: {folder}: {e.strerror or e}; choose another folder.") from None
+    os.close(fd); os.unlink(tmp)
+    return path
+
+# %% ../nbs/00_audio.ipynb #91956670
+@contextlib.contextmanager
+def audio_writer(path, # destination; its suffix picks the format, one of `OUTPUT_FORMATS`
+                 sr:int, # sample rate in Hz
+                 channels:int, # channels of every block
+                 subtype:str|None=None, # soundfile subtype, e.g. `'PCM_24'` (`output_subtype` keeps the input's); default: the format's own
+                ) -> Iterator[Callable[[np.ndarray], None]]: # `write(block)`, a block `(channels, samples)` or `(samples,)` for mono
+    "Write audio block by block into a temporary file beside `path`, renamed onto it when the `with` block ends, removed if it fails."
+    path = Path(path).expanduser()
+    fmt = _output_format(_not_a_folder(path))
+    if subtype is not None and not sf.check_format(fmt, subtype):
+        raise StylusError(f"Cannot write {path}: {fmt} cannot hold {subtype} samples; use one of "
+                          f"{', '.join(sf.available_subtypes(fmt))} or leave the subtype to the format.")
+    with _replacing(path) as tmp:
+        try: out = sf.SoundFile(tmp, 'w', int(sr), int(channels), subtype, format=fmt)   # by name: libsndfile's own I/O
+        except Exception as e: raise _write_error(path, e) from None
+        def write(block):
+            a = _as_channels(block, f"The audio for {path}")
+            if a.shape[0] != channels: raise StylusError(f"The audio for {path} has {a.shape[0]} channels, not {channels}.")
+            if not np.isfinite(a).all(): raise StylusError(f"The audio for {path} contains NaN or infinite samples; nothing was written.")
+            try: out.write(a.T)
+            except (OSError, RuntimeError) as e: raise _write_error(path, e, tmp) from None
+        try: yield write
+        except BaseException:
+            with contextlib.suppress(Exception): out.close()
+            raise
+        try: out.close()                                   # encoders (FLAC, MP3) flush here
+        except (OSError, RuntimeError) as e: raise _write_error(path, e, tmp) from None
+
+def save_audio(path, # destination; the suffix picks the format, one of `OUTPUT_FORMATS` (`.wav`, `.flac`, `.ogg`, `.mp3`, `.aiff`)
                audio:np.ndarray, # samples `(channels, samples)` or `(samples,)`, nominally in [-1, 1]
                sr:int, # sample rate in Hz
-               subtype:str|None=None, # soundfile subtype, e.g. `'PCM_24'` or `'FLOAT'`; default: the format's own (16-bit PCM for WAV/FLAC)
+               subtype:str|None=None, # soundfile subtype, e.g. `'PCM_24'` or `'FLOAT'`; default: the format's own (16-bit PCM for WAV/FLAC/AIFF)
               ) -> Path: # the path written
-    "Write `audio` to `path` atomically (temporary file in the same folder, then rename); refuses non-finite samples."
+    "Write `audio` to `path` atomically with `audio_writer`; refuses non-finite samples and leaves nothing on failure."
     path = Path(path).expanduser()
-    fmt = path.suffix[1:].upper()
-    if fmt not in sf.available_formats():
-        raise StylusError(f"Cannot write {path}: {path.suffix or 'no suffix'} is not an audio format libsndfile writes; "
-                          "use .wav, .flac, .ogg or .mp3.")
     audio = _as_channels(audio, f"The audio for {path}")
     if not np.isfinite(audio).all(): raise StylusError(f"The audio for {path} contains NaN or infinite samples; nothing was written.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.part', dir=path.parent)
-    try:
-        with os.fdopen(fd, 'wb') as f: sf.write(f, audio.T, int(sr), format=fmt, subtype=subtype)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
-        raise
+    with audio_writer(path, sr, audio.shape[0], subtype) as write: write(audio)
     return path
 
 # %% ../nbs/00_audio.ipynb #17fa6de7
