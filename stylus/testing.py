@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_testing.ipynb #c5de3a3c
 from __future__ import annotations
-import json, os, shutil, tempfile, uuid
+import dataclasses, json, os, shutil, tempfile, uuid
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable
@@ -16,12 +16,15 @@ _verbosity = _tlog.get_verbosity(); _tlog.set_verbosity_error()  # importing the
 try: from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
 finally: _tlog.set_verbosity(_verbosity)
 from diffusers.models.unets.unet_2d_condition import UNet2DConditionOutput
+from huggingface_hub import snapshot_download
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 from .audio import StylusError
+from .inversion import SDModel, load_pipeline, _DEFAULT_MODEL, _looks_local
 
 # %% auto #0
-__all__ = ['SD15_UNET', 'SD15_VAE', 'SD15_PARAMETERS', 'tiny_pipeline', 'sd15_pipeline', 'count_parameters', 'GaussianDenoiser']
+__all__ = ['SD15_UNET', 'SD15_VAE', 'SD15_PARAMETERS', 'tiny_pipeline', 'sd15_pipeline', 'count_parameters', 'local_model',
+           'is_tiny', 'demo_pipeline', 'GaussianDenoiser']
 
 # %% ../nbs/06_testing.ipynb #21f80c1f
 def _bytes_to_unicode() -> dict[int, str]:
@@ -180,6 +183,45 @@ def sd15_pipeline(path: str | Path | None = None, # where to save it; default: a
 def count_parameters(module: torch.nn.Module) -> int:
     "Number of parameters of `module`."
     return sum(p.numel() for p in module.parameters())
+
+# %% ../nbs/06_testing.ipynb #d3m0a002
+def local_model(model: str | Path | None = None, # hub id or folder; None: $STYLUS_MODEL or SD 1.5
+                cache_dir: str | Path | None = None, # the Hugging Face cache; None: its default ($HF_HUB_CACHE or ~/.cache/huggingface/hub)
+               ) -> Path | None: # the model's folder on this machine, or None
+    "The folder `model` is on this machine, found without any download: the folder itself or its snapshot in the Hugging Face cache."
+    model = str(model if model is not None else os.environ.get("STYLUS_MODEL", _DEFAULT_MODEL))
+    if Path(model).expanduser().is_dir(): return Path(model).expanduser()
+    if _looks_local(model): return None   # a path that is not there
+    try: return Path(snapshot_download(model, local_files_only=True, cache_dir=cache_dir))
+    except (OSError, ValueError): return None   # not in the cache (LocalEntryNotFoundError), or not a valid hub id
+
+# %% ../nbs/06_testing.ipynb #d3m0a006
+def is_tiny(model: SDModel | str | Path, # a loaded model, or the id or folder it was loaded from
+           ) -> bool:
+    "Is `model` the tiny random-weight test model (`'tiny'` or a folder `tiny_pipeline` built)?"
+    name = model.model_id if isinstance(model, SDModel) else str(model)
+    return name == "tiny" or (Path(name)/_MARKER).is_file()
+
+# %% ../nbs/06_testing.ipynb #d3m0a007
+_TINY_NOTE = ("Stylus: {why}, so this uses the tiny random-weight test model instead: its output is noise and only "
+              "shows that the code runs. With SD 1.5 in the Hugging Face cache (or $STYLUS_MODEL set to its folder) "
+              "the same cells run the real model.")
+
+def demo_pipeline(model: str | Path | None = None, # hub id or folder of the real model; None: $STYLUS_MODEL or SD 1.5
+                  device: str = "auto", # as `load_pipeline`'s
+                  dtype = "auto", # as `load_pipeline`'s
+                  cache_dir: str | Path | None = None, # the Hugging Face cache to look in; None: its default
+                  verbose: bool = True, # let `load_pipeline` print what it loaded (the fallback's note is always printed)
+                 ) -> SDModel:
+    "SD 1.5 (or `model`) if it is on this machine, never downloaded; else the tiny random-weight model, with a note saying so."
+    name = str(model if model is not None else os.environ.get("STYLUS_MODEL", _DEFAULT_MODEL))
+    found = local_model(name, cache_dir)
+    if found is None: why = f"{name} is not on this machine (nothing is downloaded here)"
+    else:
+        try: return dataclasses.replace(load_pipeline(found, device=device, dtype=dtype, verbose=verbose), model_id=name)
+        except StylusError as e: why = f"{name} is on this machine but does not load ({e})"
+    print(_TINY_NOTE.format(why=why))
+    return load_pipeline(tiny_pipeline(), device=device, dtype=dtype, verbose=False)
 
 # %% ../nbs/06_testing.ipynb #8fb2ccb9
 class GaussianDenoiser(nn.Module):
