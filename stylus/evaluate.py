@@ -459,7 +459,7 @@ def read_manifest(path:str|Path) -> list[Row]: # a .csv or .jsonl manifest
 # %% ../nbs/12_evaluate.ipynb #6558af89
 def _default_refine() -> int:
     from stylus.pipeline import StylusConfig
-    return int(getattr(StylusConfig(), 'mel_refine', 0))
+    return StylusConfig().mel_refine
 
 def _safe(label:str) -> str: return ''.join(c if c.isalnum() or c in '._=-' else '_' for c in label)
 
