@@ -21,7 +21,8 @@ from huggingface_hub.errors import HfHubHTTPError
 from .audio import StylusError
 
 # %% auto #0
-__all__ = ['SDModel', 'load_pipeline', 'encode', 'decode', 'sampling_timesteps', 'ddim_step', 'invert', 'sample']
+__all__ = ['DTYPES', 'SDModel', 'available_devices', 'check_device', 'check_dtype', 'load_pipeline', 'encode', 'decode',
+           'sampling_timesteps', 'ddim_step', 'invert', 'sample']
 
 # %% ../nbs/01_inversion.ipynb #a5fb5f54
 @dataclass
@@ -53,19 +54,42 @@ def _cpu_has_fast_bf16() -> bool:
     except OSError: return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
-def _pick_device(device) -> torch.device:
-    "Resolve `device`: 'auto' picks cuda, then mps, then cpu."
-    if str(device) != "auto": return torch.device(device)
-    if torch.cuda.is_available(): return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(): return torch.device("mps")
-    return torch.device("cpu")
+def _has_mps() -> bool:
+    "Is Apple's MPS backend usable here?"
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
 
-def _pick_dtype(dtype, device: torch.device) -> tuple[torch.dtype, str]:
+def available_devices() -> list[str]: # e.g. `['cpu']`, or `['cpu', 'cuda', 'cuda:0', 'cuda:1']`
+    "The devices Stylus can run on here (besides `'auto'`)."
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return ["cpu"] + (["cuda"] + [f"cuda:{i}" for i in range(n)] if n else []) + (["mps"] if _has_mps() else [])
+
+def check_device(device: str | torch.device = "auto", # 'auto' (cuda, then mps, then cpu), or one of `available_devices()`
+                ) -> torch.device:
+    "Resolve `device` and check that this machine has it; cheap (no model is touched), so call it before any work."
+    if isinstance(device, str) and device.strip().lower() == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if _has_mps() else "cpu")
+    try: d = torch.device(device.strip() if isinstance(device, str) else device)
+    except (RuntimeError, TypeError, ValueError): d, why = None, "torch knows no device of that name"
+    else: why = {"cuda": f"this torch {torch.__version__} was built without CUDA" if torch.version.cuda is None
+                         else f"it has {torch.cuda.device_count() if torch.cuda.is_available() else 'no'} CUDA GPU(s)",
+                 "mps": "Apple's MPS backend is not available"}.get(d.type, f"Stylus does not run on {d.type}")
+    if d is not None and (d.type == "cpu" or str(d) in available_devices()): return d
+    raise StylusError(f"Device {str(device)!r} is not available here ({why}); this machine has "
+                      f"{', '.join(available_devices())}: give one of them, or 'auto'.")
+
+# %% ../nbs/01_inversion.ipynb #f1b7b088
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16} # the precisions Stylus runs in, by name
+
+def check_dtype(dtype: str | torch.dtype = "auto", # 'auto', a name in `DTYPES`, or one of their torch dtypes
+                device: str | torch.device = "cpu", # the device it is for (what 'auto' picks depends on it)
+               ) -> tuple[torch.dtype, str]: # the dtype, and why it was chosen
     "Resolve `dtype` for `device`: 'auto' picks float16 on cuda, bfloat16 on a CPU with native bf16, else float32."
-    if isinstance(dtype, str) and dtype != "auto":
-        dtype = getattr(torch, dtype, None)
-        if not isinstance(dtype, torch.dtype): raise ValueError(f"Unknown dtype name: {dtype!r}")
-    if isinstance(dtype, torch.dtype): return dtype, "as requested"
+    name = dtype.strip().lower() if isinstance(dtype, str) else dtype
+    if name in DTYPES: return DTYPES[name], "as requested"
+    if isinstance(dtype, torch.dtype) and dtype in DTYPES.values(): return dtype, "as requested"
+    if name != "auto":
+        raise StylusError(f"Unknown dtype {str(dtype).removeprefix('torch.')!r}; give one of {', '.join(DTYPES)}, or 'auto'.")
+    device = torch.device(device)
     if device.type == "cuda": return torch.float16, "CUDA"
     if device.type == "cpu" and _cpu_has_fast_bf16(): return torch.bfloat16, "the CPU computes bfloat16 natively"
     return torch.float32, f"no fast half precision on {device.type}"
@@ -89,7 +113,7 @@ def _check_folder(model: str):
     missing += [f"{c}/" for c, f in _COMPONENTS.items() if not (p/c).is_dir() or (f and not (p/c/f).is_file())]
     if missing:
         raise StylusError(f"Model folder {model!r} is not a complete Stable Diffusion 1.x pipeline: it lacks "
-                          f"{', '.join(missing)}. Download the full model (e.g. `huggingface-cli download "
+                          f"{', '.join(missing)}. Download the full model (e.g. `hf download "
                           "stable-diffusion-v1-5/stable-diffusion-v1-5 --local-dir <folder>`) or pass another folder.")
 
 def _hub_error(model: str, err: Exception) -> StylusError:
@@ -99,7 +123,7 @@ def _hub_error(model: str, err: Exception) -> StylusError:
            else f"{type(err).__name__}: {msg}")
     return StylusError(
         f"Could not load the Stable Diffusion model {model!r}: {why}. Check the id; if the model is gated, accept its "
-        "licence on the hub and log in with `huggingface-cli login`; without network, download it once where there is "
+        "licence on the hub and log in with `hf auth login`; without network, download it once where there is "
         "one, or pass a local folder of the model (`--model <folder>`, or set the STYLUS_MODEL environment variable).")
 
 # %% ../nbs/01_inversion.ipynb #62b4ecab
@@ -147,8 +171,20 @@ def _empty_embedding(pipe: StableDiffusionPipeline, device: torch.device, dtype:
     enc = pipe.text_encoder.to(device)
     with torch.inference_mode(): return enc(ids.to(device))[0].to(dtype)
 
+# %% ../nbs/01_inversion.ipynb #525e6b79
+def _user_cache() -> Path:
+    "The user's cache folder: `$XDG_CACHE_HOME`, else `~/.cache`."
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home()/".cache")
+
+def _tiny_model(verbose: bool) -> str:
+    "The folder of the random-weight test model in the user's cache (built there the first time)."
+    from stylus.testing import tiny_pipeline          # absolute: this runs in the notebook too
+    folder = tiny_pipeline(_user_cache()/"stylus"/"tiny-sd")
+    if verbose: print("Stylus: 'tiny' is a random-weight test model: its output is noise and only proves the install works.")
+    return str(folder)
+
 # %% ../nbs/01_inversion.ipynb #a216287b
-def load_pipeline(model: str | Path | None = None, # hub id or local folder; None: $STYLUS_MODEL or SD 1.5
+def load_pipeline(model: str | Path | None = None, # hub id, local folder, or 'tiny' (random weights: proves the install); None: $STYLUS_MODEL or SD 1.5
                   device: str | torch.device = "auto", # 'auto': cuda, then mps, then cpu
                   dtype: str | torch.dtype = "auto", # U-Net dtype; 'auto': float16 on cuda, bfloat16 on a bf16 CPU, else float32
                   vae_dtype: str | torch.dtype | None = None, # VAE dtype; None: same as `dtype` (float32 is safer than float16)
@@ -156,10 +192,10 @@ def load_pipeline(model: str | Path | None = None, # hub id or local folder; Non
                  ) -> SDModel:
     "Load a Stable Diffusion 1.x pipeline for Stylus: U-Net, VAE, DDIM scheduler and the empty-prompt embedding."
     model = str(model if model is not None else os.environ.get("STYLUS_MODEL", _DEFAULT_MODEL))
-    device = _pick_device(device)
-    dtype, why = _pick_dtype(dtype, device)
-    vae_dtype = dtype if vae_dtype is None else _pick_dtype(vae_dtype, device)[0]
-    pipe = _from_pretrained(model, dtype, vae_dtype, verbose)
+    device = check_device(device)                                  # both checked before anything is loaded
+    dtype, why = check_dtype(dtype, device)
+    vae_dtype = dtype if vae_dtype is None else check_dtype(vae_dtype, device)[0]
+    pipe = _from_pretrained(_tiny_model(verbose) if model == "tiny" else model, dtype, vae_dtype, verbose)
     emb = _empty_embedding(pipe, device, dtype)
     unet, vae = pipe.unet.to(device).eval().requires_grad_(False), pipe.vae.to(device).eval().requires_grad_(False)
     if device.type == "cpu": vae.to(memory_format=torch.channels_last)  # ~15% faster VAE on CPU (see stylus.bench)
