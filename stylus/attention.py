@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_attention.ipynb #cfc263b4
 from __future__ import annotations
-import json, math, os
+import json, math, os, re
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -12,9 +12,9 @@ import torch
 import torch.nn.functional as F
 from diffusers.models.attention_processor import AttnProcessor2_0
 from fastcore.basics import patch
-from safetensors.torch import save_file, safe_open
+from safetensors.torch import safe_open, save as safetensors_bytes
 
-from .audio import StylusError
+from .audio import StylusError, write_atomic
 
 # %% auto #0
 __all__ = ['injection_layers', 'FeatureRecord', 'is_style_cache', 'record_nbytes', 'AttentionControl', 'StylusAttnProcessor',
@@ -99,28 +99,36 @@ def select(self:FeatureRecord, idx) -> FeatureRecord:
 # %% ../nbs/02_attention.ipynb #98cac35b
 @patch
 def save(self:FeatureRecord, path) -> Path:
-    "Write the record to a `.safetensors` file at `path` (atomically) and return the path."
-    path = Path(path)
+    "Write the record to a `.safetensors` file at `path` (atomically, with `stylus.audio.write_atomic`) and return the path."
     tensors = {f'{l}@{t}': x.contiguous().cpu() for l, d in self.features.items() for t, x in d.items()}
     if self.noise is not None: tensors['noise'] = self.noise.contiguous().cpu()
-    tmp = path.with_name(f'.{path.name}.tmp')
+    return write_atomic(path, safetensors_bytes(tensors, metadata={'stylus': json.dumps(self.meta)}))
+
+def _not_a_cache(path:Path, why:str='') -> StylusError:
+    "The sentence for a file that is not a style cache Stylus wrote."
+    return StylusError(f"{path} is not a Stylus style cache{why} (make one with `stylus cache-style`).")
+
+def _read_cache(path:Path) -> tuple[dict, dict]:
+    "The Stylus metadata and the tensors of the cache file `path`, or a `StylusError` saying why it is not one."
     try:
-        save_file(tensors, str(tmp), metadata={'stylus': json.dumps(self.meta)})
-        tmp.replace(path)
-    finally: tmp.unlink(missing_ok=True)
-    return path
+        with safe_open(str(path), framework='pt', device='cpu') as f:
+            if 'stylus' not in (f.metadata() or {}): raise _not_a_cache(path, ': it is a safetensors file of other tensors')
+            meta, tensors = json.loads(f.metadata()['stylus']), {k: f.get_tensor(k) for k in f.keys()}
+    except StylusError: raise
+    except PermissionError: raise StylusError(f"Cannot read {path}: permission denied; make it readable or copy it.") from None
+    except Exception as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise _not_a_cache(path, f': it cannot be read ({first}; truncated or damaged?)') from None
+    if not isinstance(meta, dict) or any(k not in ('noise', 'latent') and not re.fullmatch(r'.+@\d+', k) for k in tensors):
+        raise _not_a_cache(path, ': its tensors are not features of attention layers by timestep')
+    return meta, tensors
 
 @patch(cls_method=True)
 def load(cls:FeatureRecord, path, device=None) -> FeatureRecord:
-    "Read a record written by `FeatureRecord.save`."
-    path = Path(path)
+    "Read a record written by `FeatureRecord.save`; any other file is one `StylusError` saying it is not a style cache."
+    path = Path(path).expanduser()
     if not path.is_file(): raise StylusError(f"No features file at {path}: check the path, or make one with `stylus cache-style`.")
-    try:
-        with safe_open(str(path), framework='pt', device='cpu') as f:
-            meta = json.loads((f.metadata() or {}).get('stylus', '{}'))
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e:
-        raise StylusError(f"{path} is not a Stylus features file ({e}); make it again with `stylus cache-style`.") from None
+    meta, tensors = _read_cache(path)
     noise, old = tensors.pop('noise', None), tensors.pop('latent', None)   # older caches stored it as 'latent'
     noise = old if noise is None else noise
     r = cls(next(iter(tensors.values())).dtype if tensors else torch.float16, device, meta)
