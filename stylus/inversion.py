@@ -21,8 +21,8 @@ from huggingface_hub.errors import HfHubHTTPError
 from .audio import StylusError
 
 # %% auto #0
-__all__ = ['DTYPES', 'SDModel', 'available_devices', 'check_device', 'check_dtype', 'load_pipeline', 'encode', 'decode',
-           'sampling_timesteps', 'ddim_step', 'invert', 'sample']
+__all__ = ['DTYPES', 'DEFAULT_MODEL', 'SDModel', 'available_devices', 'check_device', 'check_dtype', 'quiet_loading',
+           'load_pipeline', 'encode', 'decode', 'sampling_timesteps', 'ddim_step', 'invert', 'sample']
 
 # %% ../nbs/01_inversion.ipynb #a5fb5f54
 @dataclass
@@ -127,15 +127,17 @@ def _hub_error(model: str, err: Exception) -> StylusError:
         "one, or pass a local folder of the model (`--model <folder>`, or set the STYLUS_MODEL environment variable).")
 
 # %% ../nbs/01_inversion.ipynb #62b4ecab
-_DEFAULT_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+DEFAULT_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5" # the model `load_pipeline` loads when none is given (nor $STYLUS_MODEL)
+_DEFAULT_MODEL = DEFAULT_MODEL # old private name, kept while other modules switch
 
 def _offline() -> bool:
     "Is hub offline mode requested in the environment now?"
     return any(os.environ.get(k, "").upper() in ("1", "ON", "YES", "TRUE") for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 @contextmanager
-def _quiet(on: bool):
-    "Silence diffusers' and transformers' loading progress bars while `on`, restoring their state after."
+def quiet_loading(on: bool = True, # silence them (False: leave them as they are)
+                 ):
+    "Silence diffusers' and transformers' loading progress bars inside the `with` block while `on`, restoring their state after."
     from diffusers.utils import logging as dl
     from transformers.utils import logging as tl
     was = [(lg, lg.is_progress_bar_enabled()) for lg in (dl, tl)]
@@ -146,13 +148,15 @@ def _quiet(on: bool):
         for lg, enabled in was:
             if on and enabled: lg.enable_progress_bar()
 
+_quiet = quiet_loading # old private name, kept while other modules switch
+
 def _from_pretrained(model: str, dtype: torch.dtype, vae_dtype: torch.dtype, verbose: bool) -> StableDiffusionPipeline:
     "Load the pipeline (the VAE separately when its dtype differs), turning loading failures into `StylusError`."
     kw = dict(local_files_only=True) if _offline() else {}
     local = _looks_local(model)
     if local: _check_folder(model)
     try:
-        with _quiet(not verbose), warnings.catch_warnings():
+        with quiet_loading(not verbose), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*torch_dtype.*deprecated", category=FutureWarning)
             if vae_dtype != dtype:
                 kw["vae"] = AutoencoderKL.from_pretrained(model, subfolder="vae", torch_dtype=vae_dtype, **kw)
@@ -191,7 +195,7 @@ def load_pipeline(model: str | Path | None = None, # hub id, local folder, or 't
                   verbose: bool = True, # print what was loaded, where, and in which dtype
                  ) -> SDModel:
     "Load a Stable Diffusion 1.x pipeline for Stylus: U-Net, VAE, DDIM scheduler and the empty-prompt embedding."
-    model = str(model if model is not None else os.environ.get("STYLUS_MODEL", _DEFAULT_MODEL))
+    model = str(model if model is not None else os.environ.get("STYLUS_MODEL", DEFAULT_MODEL))
     device = check_device(device)                                  # both checked before anything is loaded
     dtype, why = check_dtype(dtype, device)
     vae_dtype = dtype if vae_dtype is None else check_dtype(vae_dtype, device)[0]
