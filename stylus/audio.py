@@ -57,15 +57,26 @@ def _looks_like(head:bytes) -> str:
     except UnicodeDecodeError as e: text = head[:e.start].decode('utf-8') if e.start >= len(head) - 3 else '\x00'
     return 'text' if all(c.isprintable() or c in '\t\r\n' for c in text) else 'data of an unknown kind (random bytes?)'
 
-@contextlib.contextmanager
-def _fd2_silenced():
-    "Point file descriptor 2 at /dev/null while decoding: libsndfile's decoders (mpg123) print their complaints there."
-    try: sys.stderr.flush(); saved = os.dup(2)
-    except (OSError, ValueError, AttributeError): yield; return   # no stderr to protect
-    try:
-        with open(os.devnull, 'wb') as null: os.dup2(null.fileno(), 2)
-        yield
-    finally: os.dup2(saved, 2); os.close(saved)
+class _Fd2Silencer:
+    "Points file descriptor 2 at /dev/null while any thread decodes (libsndfile's mpg123 prints its complaints there)."
+    def __init__(self): self.lock, self.users, self.saved = threading.Lock(), 0, None   # fd 2 is one per process, hence one of these
+
+    @contextlib.contextmanager
+    def __call__(self):
+        with self.lock:
+            if self.users == 0:
+                try:
+                    sys.stderr.flush(); self.saved = os.dup(2)
+                    with open(os.devnull, 'wb') as null: os.dup2(null.fileno(), 2)
+                except (OSError, ValueError, AttributeError): self.saved = None   # no stderr to protect
+            self.users += 1
+        try: yield
+        finally:
+            with self.lock:
+                self.users -= 1
+                if self.users == 0 and self.saved is not None: os.dup2(self.saved, 2); os.close(self.saved); self.saved = None
+
+_fd2_silenced = _Fd2Silencer()
 
 _CONVERT = "give a WAV, FLAC, OGG or MP3 file, or convert it first (e.g. `ffmpeg -i in.m4a out.wav`)"
 
