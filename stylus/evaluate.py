@@ -19,7 +19,7 @@ import stylus
 from .audio import (StylusError, read_audio, load_audio, save_audio, SpectrogramParams, stft, mel_from_stft,
                     mel_to_image, image_to_mel, split_windows, stitch_windows)
 from .reconstruction import mel_to_magnitude, reconstruct, griffin_lim
-from .inversion import encode, decode, sampling_timesteps, ddim_step, _quiet
+from .inversion import encode, decode, sampling_timesteps, ddim_step, quiet_loading
 
 # %% auto #0
 __all__ = ['EVAL_INSTALL', 'TRANSCRIBE_RATE', 'VGGISH_RATE', 'ABLATIONS', 'MODEL_FREE', 'SYSTEMS', 'METRICS', 'SET_METRICS',
@@ -215,7 +215,7 @@ class ClapScorer:
         if not (path/'config.json').is_file(): raise StylusError(f"No CLAP checkpoint at {path}: give a local folder in transformers' format (config.json, weights, processor files).")
         tf = _require('transformers')
         try:
-            with _quiet(True):
+            with quiet_loading():
                 self.model = tf.ClapModel.from_pretrained(str(path), local_files_only=True).to(device).eval()
                 self.processor = tf.ClapProcessor.from_pretrained(str(path), local_files_only=True)
         except Exception as e: raise StylusError(f"The CLAP checkpoint at {path} does not load ({type(e).__name__}: {str(e)[:120]}); give a transformers ClapModel folder.") from None
