@@ -233,10 +233,13 @@ def audio_blocks(src, # a path or an `(array, rate)` pair, as for `read_audio`
     "`load_audio(src, sr)` a block at a time: a file is decoded and resampled (libsoxr's stream) one block at a time."
     if sr is not None and (isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0):
         raise StylusError(f"The target sample rate {sr!r} is not a positive whole number of Hz; give e.g. 44100.")
+    if isinstance(block_seconds, bool) or not isinstance(block_seconds, (int, float)) or not 0 < block_seconds < math.inf:
+        raise StylusError(f"block_seconds must be a positive number of seconds, not {block_seconds!r}.")
     if isinstance(src, (str, os.PathLike)):
         path = Path(src).expanduser()
         f = _open(path)                                    # errors now, not at the first block
         rate, channels, name = int(f.samplerate), int(f.channels), str(path)
+        if f.frames == 0: f.close(); raise StylusError(f"{name} holds no audio (0 frames); give a recording with sound in it.")
         def read(n): return _decode(f, path, n).T
     else:
         audio, rate = read_audio(src)                      # an array is validated whole
@@ -244,7 +247,6 @@ def audio_blocks(src, # a path or an `(array, rate)` pair, as for `read_audio`
         def read(n): pos[0] += n; return audio[:, pos[0] - n:pos[0]]
         f = contextlib.nullcontext()
     sr = rate if sr is None else int(sr)
-    if not block_seconds > 0: raise StylusError(f"block_seconds must be positive, not {block_seconds!r}.")
     def blocks():
         with f: yield from _stream(read, rate, sr, channels, max(1, round(block_seconds * sr)), name)
     return blocks()
