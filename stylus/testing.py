@@ -20,7 +20,7 @@ from huggingface_hub import snapshot_download
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 from .audio import StylusError
-from .inversion import SDModel, load_pipeline, _DEFAULT_MODEL, _looks_local
+from .inversion import DEFAULT_MODEL, SDModel, load_pipeline
 
 # %% auto #0
 __all__ = ['SD15_UNET', 'SD15_VAE', 'SD15_PARAMETERS', 'tiny_pipeline', 'sd15_pipeline', 'count_parameters', 'local_model',
@@ -189,11 +189,10 @@ def local_model(model: str | Path | None = None, # hub id or folder; None: $STYL
                 cache_dir: str | Path | None = None, # the Hugging Face cache; None: its default ($HF_HUB_CACHE or ~/.cache/huggingface/hub)
                ) -> Path | None: # the model's folder on this machine, or None
     "The folder `model` is on this machine, found without any download: the folder itself or its snapshot in the Hugging Face cache."
-    model = str(model if model is not None else os.environ.get("STYLUS_MODEL", _DEFAULT_MODEL))
+    model = str(model if model is not None else os.environ.get("STYLUS_MODEL", DEFAULT_MODEL))
     if Path(model).expanduser().is_dir(): return Path(model).expanduser()
-    if _looks_local(model): return None   # a path that is not there
     try: return Path(snapshot_download(model, local_files_only=True, cache_dir=cache_dir))
-    except (OSError, ValueError): return None   # not in the cache (LocalEntryNotFoundError), or not a valid hub id
+    except (OSError, ValueError): return None   # not in the cache (LocalEntryNotFoundError), or not a hub id (a path that is not there)
 
 # %% ../nbs/06_testing.ipynb #d3m0a006
 def is_tiny(model: SDModel | str | Path, # a loaded model, or the id or folder it was loaded from
@@ -214,7 +213,7 @@ def demo_pipeline(model: str | Path | None = None, # hub id or folder of the rea
                   verbose: bool = True, # let `load_pipeline` print what it loaded (the fallback's note is always printed)
                  ) -> SDModel:
     "SD 1.5 (or `model`) if it is on this machine, never downloaded; else the tiny random-weight model, with a note saying so."
-    name = str(model if model is not None else os.environ.get("STYLUS_MODEL", _DEFAULT_MODEL))
+    name = str(model if model is not None else os.environ.get("STYLUS_MODEL", DEFAULT_MODEL))
     found = local_model(name, cache_dir)
     if found is None: why = f"{name} is not on this machine (nothing is downloaded here)"
     else:
