@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_app.ipynb #a52c3809
 from __future__ import annotations
-import contextlib, html, io, math, time
+import contextlib, html, io, math, tempfile, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -40,11 +40,13 @@ def decode_upload(item:dict, # one entry of an ipywidgets 8 `FileUpload.value`: 
                  ) -> tuple[np.ndarray, int]: # float32 samples `(channels, samples)` and the sample rate
     "Decode an uploaded file into validated `(audio, rate)`, with a `StylusError` naming the file if it cannot be used."
     name = item.get('name') or 'the uploaded file'
-    try: data, rate = sf.read(io.BytesIO(bytes(item['content'])), dtype='float32', always_2d=True)
-    except Exception as e:
-        raise StylusError(f"Cannot decode the upload {name} as audio ({e}); upload a WAV, FLAC, OGG or MP3 file.") from None
-    try: return read_audio((data.T, int(rate)))
-    except StylusError as e: raise StylusError(str(e).replace('The given audio array', f'The upload {name}')) from None
+    with tempfile.TemporaryDirectory() as d:   # read like a path: the same checks and sentences, decoder noise kept off
+        path = Path(d)/(Path(name).name or 'upload')
+        path.write_bytes(bytes(item['content']))
+        try: return read_audio(path)
+        except StylusError as e:
+            msg = str(e).replace(str(path), f'the upload {name}').replace('give a WAV', 'upload a WAV')
+            raise StylusError(msg[0].upper() + msg[1:]) from None
 
 # %% ../nbs/09_app.ipynb #b0381103
 def spectrogram_png(audio:np.ndarray, # samples `(channels, samples)` or `(samples,)`
@@ -68,6 +70,14 @@ class _Upload:
     "An uploaded recording held in a dropdown (compared by identity, never by its samples)."
     name:str; audio:np.ndarray; rate:int
 
+# %% ../nbs/09_app.ipynb #9b5a7e85
+_LABEL = {'description_width': '90px'}   # wide enough for the longest label, 'temperature'
+
+# %% ../nbs/09_app.ipynb #9b5a7e86
+def _row(*children, **layout) -> W.HBox:
+    "A row that wraps onto the next line when the notebook is narrow (JupyterLab's side panel open), never scrolls."
+    return W.HBox(list(children), layout=W.Layout(**{'flex_flow': 'row wrap', 'align_items': 'center', **layout}))
+
 # %% ../nbs/09_app.ipynb #68516001
 class AudioPicker:
     "A dropdown of the packaged clips and of uploaded files, with an upload button that adds to it."
@@ -77,11 +87,11 @@ class AudioPicker:
                 ):
         clips = packaged_clips()
         self.dropdown = W.Dropdown(options=list(clips.items()), value=clips[clip], description=description,
-                                   style={'description_width': '70px'}, layout=W.Layout(width='300px'))
+                                   style={'description_width': '70px'}, layout=W.Layout(width='300px', max_width='100%'))
         self.upload = W.FileUpload(accept='audio/*,.wav,.flac,.ogg,.mp3', multiple=False, description='upload',
                                    layout=W.Layout(width='110px'))
         self.upload.observe(self._uploaded, 'value')
-        self.on_error, self.box = on_error, W.HBox([self.dropdown, self.upload])
+        self.on_error, self.box = on_error, _row(self.dropdown, self.upload)
 
     def add(self, name:str, audio:np.ndarray, rate:int):
         "Add a decoded recording to the dropdown as `name (upload)` and select it."
@@ -111,11 +121,11 @@ class AudioPicker:
     @disabled.setter
     def disabled(self, on:bool): self.dropdown.disabled = self.upload.disabled = on
 
-# %% ../nbs/09_app.ipynb #9b5a7e85
+# %% ../nbs/09_app.ipynb #9b5a7e87
 def _slider(kind, description, value, lo, hi, step, fmt=None):
     kw = dict(readout_format=fmt) if fmt else {}
     return kind(value=value, min=lo, max=hi, step=step, description=description, continuous_update=False,
-                style={'description_width': '80px'}, layout=W.Layout(width='330px'), **kw)
+                style=_LABEL, layout=W.Layout(width='320px', max_width='100%'), **kw)
 
 # %% ../nbs/09_app.ipynb #9b5a7001
 class _StyleRow:
@@ -125,7 +135,7 @@ class _StyleRow:
         self.picker = AudioPicker(f'style {i}', clip, on_error)
         self.weight = _slider(W.FloatSlider, 'weight', 1.0, 0, 1, 0.05, '.2f')
         self.enabled.observe(lambda _: self._grey(), 'value'); self._grey()
-        self.box = W.HBox([self.enabled, self.picker.box, self.weight])
+        self.box = _row(self.enabled, self.picker.box, self.weight)
     def _grey(self): self.picker.disabled = self.weight.disabled = not self.enabled.value
 
 # %% ../nbs/09_app.ipynb #9b5a7002
@@ -137,37 +147,40 @@ class StylusApp:
                  dtype='auto'          # 'auto', or a torch dtype or its name, for a model loaded by the app
                 ):
         self.pipe, self.model, self.device, self.dtype, self.result = pipe, model, device, dtype, None
-        report = lambda msg: self._fail(msg)   # (defined further down)
+        report = lambda msg: self._upload_failed(msg)   # (defined further down)
         self.content = AudioPicker('content', 'bach_piano', report)
         self.seconds = _slider(W.FloatSlider, 'seconds', 0.0, 0, 60, 0.5, '.1f')
         self.seconds.tooltip = 'keep only the first seconds of the content (0 keeps all)'
         self.styles = [_StyleRow(i + 1, c, i == 0, report)
                        for i, c in enumerate(['bach_violin', 'bach_clarinet', 'bach_flute', 'bach_piano'])]
         self.preset = W.Dropdown(options=[*PRESETS, 'custom'], value='paper', description='preset',
-                                 style={'description_width': '80px'}, layout=W.Layout(width='330px'))
+                                 style=_LABEL, layout=W.Layout(width='320px', max_width='100%'))
         self.alpha = _slider(W.FloatSlider, 'alpha', 0.9, 0, 2, 0.05, '.2f')
         self.gamma = _slider(W.FloatSlider, 'gamma', 0.75, 0, 1, 0.05, '.2f')
         self.temperature = _slider(W.FloatSlider, 'temperature', 1.0, 0.5, 3, 0.05, '.2f')
         self.steps = _slider(W.IntSlider, 'steps', 50, 1, 100, 1)
         self.run_button = W.Button(description='Run', button_style='primary', icon='play')
-        self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width='330px'))
-        self.status, self.error = W.HTML(), W.HTML()
-        self.out_content, self.out_styles, self.out_result = W.VBox(), W.VBox(), W.VBox()
+        self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width='320px', max_width='100%'))
+        self.status, self.error, self.upload_error = W.HTML(), W.HTML(), W.HTML()
+        self.out_content, self.out_styles, self.out_result = [W.VBox(layout=W.Layout(width='390px', max_width='100%')) for _ in range(3)]
         self._syncing = False
         self.preset.observe(lambda change: self._apply_preset(change), 'value')   # (methods defined further down)
         for s in (self.alpha, self.gamma, self.temperature): s.observe(lambda change: self._slider_moved(change), 'value')
+        for picker in [self.content, *(s.picker for s in self.styles)]:   # another choice, or a good upload, clears an upload's error
+            picker.dropdown.observe(lambda _: setattr(self.upload_error, 'value', ''), 'value')
         self.run_button.on_click(lambda _: self.run())
         self.widget = self._layout()
 
     def _layout(self) -> W.Widget:
         head = lambda t: W.HTML(f'<b>{t}</b>')
-        return W.VBox([
-            head('Content'), W.HBox([self.content.box, self.seconds, W.HTML('<small>&nbsp;0 keeps the whole clip</small>')]),
-            head('Styles'), *[s.box for s in self.styles],
-            head('Settings'), W.HBox([W.VBox([self.preset, self.alpha]), W.VBox([self.gamma, self.temperature]),
-                                      W.VBox([self.steps])]),
-            W.HBox([self.run_button, self.progress, self.status]), self.error,
-            W.HBox([self.out_content, self.out_styles, self.out_result], layout=W.Layout(align_items='flex-start'))])
+        for line in (self.error, self.upload_error): line.add_class('stylus-error')
+        app = W.VBox([
+            head('Content'), _row(self.content.box, self.seconds, W.HTML('<small>&nbsp;0 keeps the whole clip</small>')),
+            head('Styles'), *[s.box for s in self.styles], self.upload_error,
+            head('Settings'), _row(self.preset, self.alpha, self.gamma, self.temperature, self.steps),
+            _row(self.run_button, self.progress, self.status), self.error,
+            _row(self.out_content, self.out_styles, self.out_result, align_items='flex-start')])
+        return app.add_class('stylus-app')
 
     def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
 
@@ -241,12 +254,13 @@ def _counting(self:StylusApp, total:int):
 # %% ../nbs/09_app.ipynb #8e11bd34
 @patch
 def _panel(self:StylusApp, title:str, audio:np.ndarray, rate:int, window=None) -> W.VBox:
-    "A column entry: a title, a player and the mel-spectrogram (with `window` outlined)."
+    "A column entry: a title, a player and the mel-spectrogram (with `window` outlined), as wide as the column allows."
     return W.VBox([W.HTML(f'<b>{html.escape(title)}</b>'),
                    W.Audio(value=_wav_bytes(audio, rate), format='wav', autoplay=False, loop=False,
-                           layout=W.Layout(width='380px')),
-                   W.Image(value=spectrogram_png(audio, rate, window=window), format='png', layout=W.Layout(width='380px'))],
-                  layout=W.Layout(margin='0 12px 0 0'))
+                           layout=W.Layout(width='100%', margin='2px 0')),
+                   W.Image(value=spectrogram_png(audio, rate, window=window), format='png',
+                           layout=W.Layout(width='100%', height='auto', margin='2px 0'))],   # no side margins: 100% fits
+                  layout=W.Layout(margin='0 0 8px 0'))
 
 # %% ../nbs/09_app.ipynb #8e11b001
 @patch
@@ -260,11 +274,22 @@ def _show_styles(self:StylusApp, inp:_Inputs, audios:list, offsets:list|None=Non
         for i, (label, w, (a, r)) in enumerate(zip(inp.style_labels, inp.weights, audios))]]
 
 # %% ../nbs/09_app.ipynb #8e11b002
+def _red(message:str) -> str:
+    "An error line's HTML."
+    return f'<div style="color:#b00020">&#9888; {html.escape(message)}</div>'
+
+# %% ../nbs/09_app.ipynb #8e11b004
 @patch
 def _fail(self:StylusApp, message:str):
-    "Show `message` as the app's error line."
-    self.error.value = f'<div style="color:#b00020">&#9888; {html.escape(message)}</div>'
+    "Show `message` as the app's error line (a failed run)."
+    self.error.value = _red(message)
     self.progress.bar_style, self.status.value = 'danger', ''
+
+# %% ../nbs/09_app.ipynb #8e11b005
+@patch
+def _upload_failed(self:StylusApp, message:str):
+    "Show an upload's `message` under the pickers, until another choice or a good upload; the last run's results stay as they were."
+    self.upload_error.value = _red(message)
 
 # %% ../nbs/09_app.ipynb #8e11b003
 @patch
@@ -285,11 +310,17 @@ def _message(e:BaseException) -> str:
     msg = f"Unexpected error ({type(e).__name__}): {e}"
     return msg if len(msg) <= 300 else msg[:297] + '...'
 
+# %% ../nbs/09_app.ipynb #5eb8f22e
+def _result_title(inp:_Inputs) -> str:
+    "The result's title: the content 'in the style of' the styles, by name."
+    names = inp.style_labels
+    return f"{inp.content_label} in the style of {names[0] if len(names) == 1 else ', '.join(names[:-1]) + ' and ' + names[-1]}"
+
 # %% ../nbs/09_app.ipynb #5eb8f001
 @patch
 def run(self:StylusApp) -> TransferResult|None:
     "Run the transfer the controls describe and show it; errors become a message in `error`. What the Run button calls."
-    self.result, self.error.value = None, ''
+    self.result, self.error.value, self.upload_error.value = None, '', ''
     self.out_content.children = self.out_styles.children = self.out_result.children = ()
     self.run_button.disabled = True
     try:
@@ -305,7 +336,7 @@ def run(self:StylusApp) -> TransferResult|None:
         res.settings.update(content=inp.content_label, styles=inp.style_labels)
         self._show_styles(inp, styles, res.settings.get('style_offsets_seconds'))
         self.progress.max, self.progress.value, self.progress.bar_style = max(self.passes, 1), max(self.passes, 1), 'success'
-        self.out_result.children = [W.HTML('<h4>result</h4>'), self._panel(f'{inp.content_label} in the style', res.audio, res.sample_rate)]
+        self.out_result.children = [W.HTML('<h4>result</h4>'), self._panel(_result_title(inp), res.audio, res.sample_rate)]
         self.status.value = f'done in {time.perf_counter() - t0:.1f} s ({self.passes} U-Net passes)'
         self.result = res
     except BaseException as e: self._fail(_message(e))
