@@ -7,11 +7,13 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+from fastcore.basics import patch
 import scipy.fft, scipy.linalg, scipy.sparse
-from .audio import SpectrogramParams, stft, stft_frames
+from .audio import SpectrogramParams, stft, stft_frames, n_windows
 
 # %% auto #0
-__all__ = ['spectral_convergence', 'snr_db', 'mel_to_magnitude', 'reconstruct', 'resynthesise', 'griffin_lim']
+__all__ = ['spectral_convergence', 'snr_db', 'mel_to_magnitude', 'reconstruct', 'Resynthesiser', 'resynthesise', 'WindowStitcher',
+           'griffin_lim']
 
 # %% ../nbs/05_reconstruction.ipynb #a5aa9cb6
 def spectral_convergence(ref_mag:np.ndarray, # reference STFT magnitude `(..., n_freqs, frames)`
@@ -148,6 +150,53 @@ def reconstruct(magnitude:np.ndarray, # STFT magnitude `(..., n_freqs, frames)`,
     n = p.hop_length * (mag.shape[-1] - 1) if length is None else int(length)
     return _istft(mag[:, :k], ph, p, n).reshape(*lead, n)
 
+# %% ../nbs/05_reconstruction.ipynb #f58bdeca
+class Resynthesiser:
+    "`resynthesise` as a stream: give it the content's samples and the mel's frames as they come, take the audio of each chunk as soon as its frames and margins are in."
+    def __init__(self, params:SpectrogramParams,
+                 channels:int,          # channels of the mel and the content
+                 length:int,            # samples of the result (the content's length at `params.sample_rate`)
+                 frames:int|None=None,  # frames of the mel (default: the content's STFT frames, `1 + length // hop`)
+                 chunk_frames:int=1024, # frames per chunk (0: all frames in one chunk)
+                 refine:int=0):         # refinement passes of `mel_to_magnitude` against the content's phase
+        self.p, self.length, self.refine = params, length, refine
+        self.T = 1 + length // params.hop_length if frames is None else frames
+        self.chunk = chunk_frames or self.T
+        self.audio, self.a0 = np.zeros((channels, 0), np.float32), 0             # the content's samples from a0 (a multiple of hop)
+        self.mel, self.m0 = np.zeros((channels, params.n_mels, 0), np.float32), 0 # the mel's frames from m0
+        self.start = self.done = 0                                                # next chunk's first frame; samples given out
+
+    def add(self, audio:np.ndarray|None=None, # the content's next samples `(channels, n)`
+            mel:np.ndarray|None=None):        # the mel's next frames `(channels, n_mels, n)`
+        "Append the content's next samples and/or the mel's next frames."
+        if audio is not None: self.audio = np.concatenate([self.audio, audio], -1)
+        if mel is not None: self.mel = np.concatenate([self.mel, mel], -1)
+
+# %% ../nbs/05_reconstruction.ipynb #472536d7
+@patch
+def take(self:Resynthesiser) -> np.ndarray: # float32 `(channels, n)`: the next samples of the result (maybe none)
+    "The audio of every chunk whose mel frames and content samples (with margins) are in; the buffers before it are dropped."
+    p, T, hop, margin, bins, out = self.p, self.T, self.p.hop_length, self.p.context_frames, self.p.mel_bins, []
+    while self.start < T:
+        start, stop = self.start, min(self.start + self.chunk, T)
+        first, last = max(start - margin, 0), min(stop + margin, T)             # the chunk's frames with their margins
+        need = min((last - 1 + margin) * hop + 1, self.length)                   # the content's samples their STFT sees
+        if self.m0 + self.mel.shape[-1] < last or self.a0 + self.audio.shape[-1] < need: break
+        end = self.length if stop == T else min(stop * hop, self.length)         # the chunk's samples are start*hop .. end
+        if start * hop < end:
+            f = self.a0 // hop
+            phase = stft_frames(self.audio, p, first - f, last - f, bins)      # zero above the mel bins: those are left out
+            mag = mel_to_magnitude(self.mel[..., first - self.m0:last - self.m0], p, self.refine, phase)[:, :bins]
+            out.append(reconstruct(mag, phase, p, length=end - first * hop)[:, (start - first) * hop:])
+        self.start = stop
+        keep_m, keep_a = max(stop - margin, 0), max(stop - 2 * margin, 0) * hop # what the next chunk needs
+        self.mel, self.m0 = self.mel[..., max(0, keep_m - self.m0):], max(self.m0, keep_m)
+        self.audio, self.a0 = self.audio[:, max(0, keep_a - self.a0):], max(self.a0, keep_a)
+    y = np.concatenate(out, -1) if out else np.zeros((self.audio.shape[0], 0), np.float32)
+    if self.start >= T: y = np.pad(y, ((0, 0), (0, max(0, self.length - self.done - y.shape[-1]))))  # a last chunk of no samples
+    self.done += y.shape[-1]
+    return y
+
 # %% ../nbs/05_reconstruction.ipynb #87574dcc
 def resynthesise(mel:np.ndarray,       # mel `(channels, n_mels, frames)`, e.g. the stylised one
                  audio:np.ndarray,     # the content `(channels, samples)` whose STFT phase is used
@@ -156,23 +205,39 @@ def resynthesise(mel:np.ndarray,       # mel `(channels, n_mels, frames)`, e.g. 
                  chunk_frames:int=1024, # frames per chunk (0: the whole STFT at once)
                  refine:int=0,         # refinement passes of `mel_to_magnitude` against the content's phase
                 ) -> np.ndarray:       # float32 `(channels, length)`, as `reconstruct(mel_to_magnitude(mel, refine=, phase=S), S)` with `S = stft(audio)`
-    "Audio from `mel` with the phase of `audio`, one chunk of frames (with margins) at a time."
+    "Audio from `mel` with the phase of `audio`, one chunk of frames (with margins) at a time (a `Resynthesiser` fed everything at once)."
     p, (C, _, T) = params, mel.shape
     if not chunk_frames:
         S = stft(audio, p)
         return reconstruct(mel_to_magnitude(mel, p, refine, S), S, p, length=length)
-    bins, margin, hop = p.mel_bins, p.context_frames, p.hop_length
-    out = np.zeros((C, length), np.float32)
-    for start in range(0, T, chunk_frames):
-        stop = min(start + chunk_frames, T)
-        first, last = max(start - margin, 0), min(stop + margin, T)        # the chunk's frames with their margins
-        end = length if stop == T else min(stop * hop, length)             # the chunk's samples are start*hop .. end
-        if start * hop >= end: continue
-        phase = stft_frames(audio, p, first, last, bins)                   # zero above the mel bins: those are left out
-        mag = mel_to_magnitude(mel[..., first:last], p, refine, phase)[:, :bins]
-        y = reconstruct(mag, phase, p, length=end - first * hop)
-        out[:, start * hop:end] = y[:, (start - first) * hop:]
-    return out
+    r = Resynthesiser(p, C, length, T, chunk_frames, refine)
+    r.add(audio, mel)
+    r.add(np.zeros((C, max(0, length - audio.shape[-1])), np.float32))    # a content shorter than `length` counts as zeros
+    return r.take()
+
+# %% ../nbs/05_reconstruction.ipynb #bbc22e9a
+class WindowStitcher:
+    "`stitch_windows` one window at a time: `add` windows in order, get back the frames each one completes."
+    def __init__(self, params:SpectrogramParams,
+                 length:int):                     # frames of the result (the content's mel)
+        self.p, self.length, self.n, self.i, self.done, self.acc = params, length, n_windows(length, params), 0, 0, None
+
+    def add(self, window:np.ndarray # the next window `(..., n_mels, n_frames)`
+           ) -> np.ndarray:         # the frames it completes `(..., n_mels, k)`, in the window's dtype
+        "Cross-fade the next window in; the frames before the next window's start are final."
+        p, o = self.p, self.p.overlap
+        if self.acc is None: self.acc, self.total = np.zeros(window.shape, np.float64), np.zeros(p.n_frames)
+        if self.i >= self.n: raise ValueError(f"{self.length} frames take {self.n} windows; this is one more.")
+        last, r, w = self.i == self.n - 1, (np.arange(o) + 0.5) / o, np.ones(p.n_frames)   # `stitch_windows`' weights
+        if o and self.i: w[:o] = r
+        if o and not last: w[p.n_frames - o:] = 1 - r
+        self.acc += window * w; self.total += w
+        k = (self.length if last else (self.i + 1) * p.stride) - self.done
+        out = (self.acc[..., :k] / self.total[:k]).astype(window.dtype)
+        self.acc = np.concatenate([self.acc[..., p.stride:], np.zeros(self.acc.shape[:-1] + (p.stride,))], -1)
+        self.total = np.r_[self.total[p.stride:], np.zeros(p.stride)]
+        self.i, self.done = self.i + 1, self.done + k
+        return out
 
 # %% ../nbs/05_reconstruction.ipynb #0e9571f6
 def griffin_lim(magnitude:np.ndarray, # STFT magnitude `(..., n_freqs, frames)`
