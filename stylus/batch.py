@@ -194,7 +194,7 @@ def folder_rows(contents,               # a folder: every audio file under it is
     return _check_batch(rows)
 
 # %% ../nbs/13_batch.ipynb #444c8dcc
-_GENERATION_ONLY = ('alpha', 'gamma', 'temperature', 'adain', 'seed', 'reconstruction', 'chunk_frames', 'batch_size')
+_GENERATION_ONLY = ('alpha', 'gamma', 'temperature', 'adain', 'seed', 'reconstruction', 'chunk_frames', 'batch_size', 'mel_refine')
 
 def file_sha256(path, memo:dict|None=None # a dict to remember hashes in (by path, size and time)
                ) -> str:
