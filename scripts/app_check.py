@@ -179,17 +179,54 @@ def check(timeout: float, screenshot: Path, log) -> str:
         if not result or not result[0].size['height']: raise CheckFailed('the result has no audio player')
         title = _js(driver, "const h = [...document.querySelectorAll('.stylus-app b')].map(b => b.textContent).filter(t => t.includes(' in the style')); return h[0] || '';")
         if ' in the style of ' not in title or title.rstrip().endswith('style of'): raise CheckFailed(f'the result title does not name the style: {title!r}')
+        _uploads(driver, folder, until)
         severe = [e['message'] for e in driver.get_log('browser') if e['level'] == 'SEVERE']
         if severe: raise CheckFailed(f'{len(severe)} browser console error(s): ' + ' || '.join(severe)[:600])
         if problems := _js(driver, LAYOUT_JS): raise CheckFailed('layout with the file browser open: ' + '; '.join(problems)[:600])
         return (f'{players} players, the result in {took:.1f} s after Run (progress seen at {len(seen)} widths), '
-                f'file browser open, layout fits, no console errors; screenshot {screenshot}')
+                f'upload errors shown and cleared, file browser open, layout fits, no console errors; screenshot {screenshot}')
     finally:
         if driver is not None:
             try: driver.quit()
             except Exception: pass
         if server is not None: _stop(server)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _tone(path: Path) -> Path:
+    "A one-second 440 Hz WAV at 22050 Hz (standard library only)."
+    import math, struct, wave
+    with wave.open(str(path), 'wb') as w:
+        w.setnchannels(1); w.setsampwidth(2); w.setframerate(22050)
+        w.writeframes(b''.join(struct.pack('<h', int(12000 * math.sin(2 * math.pi * 440 * i / 22050))) for i in range(22050)))
+    return path
+
+
+def _uploads(driver, folder: Path, until: float):
+    "Upload a text file as the content (its error must show under the pickers, the results stay), then a WAV (it must clear)."
+    from selenium.webdriver.common.by import By
+    (folder/'notes.txt').write_text('not audio at all')
+    # ipywidgets' upload button clicks a file input that is not in the page, which opens the system's file dialog;
+    # a person picks a file there. Here that click puts the input on the page instead, and selenium types the path.
+    _js(driver, """const click = HTMLInputElement.prototype.click;
+        HTMLInputElement.prototype.click = function () {
+          if (this.type !== 'file') return click.call(this);
+          this.id = 'stylus-check-file'; this.style.display = 'block'; document.body.appendChild(this); };""")
+    def pick():
+        driver.find_elements(By.CSS_SELECTOR, '.stylus-app .widget-upload')[0].click()   # the content's upload button
+        return _wait('the file input', until, lambda: driver.find_elements(By.ID, 'stylus-check-file'))[0]
+    pick().send_keys(str(folder/'notes.txt'))
+    shown = _wait('the upload error', until, lambda: _errors(driver))
+    if 'Cannot decode the upload notes.txt' not in shown or 'BytesIO' in shown:
+        raise CheckFailed(f'the upload error does not name the file plainly: {shown!r}')
+    players = _js(driver, "return document.querySelectorAll('.stylus-app audio').length;")
+    if players < 3: raise CheckFailed('a failed upload removed the last results')
+    pick().send_keys(str(_tone(folder/'tone.wav')))
+    try: _wait('a good upload to clear the upload error', min(until, time.monotonic() + 30), lambda: not _errors(driver) and _js(
+        driver, "return [...document.querySelectorAll('.stylus-app select')].some(s => s.selectedOptions[0] && s.selectedOptions[0].text.replace(/\\s+/g, ' ') === 'tone.wav (upload)');"))
+    except CheckFailed as e:
+        sel = _js(driver, "return [...document.querySelectorAll('.stylus-app select')].map(s => s.selectedOptions[0] && s.selectedOptions[0].text);")
+        raise CheckFailed(f'{e} (the error line: {_errors(driver)!r}; the pickers show {sel})') from None
 
 
 def _raise(msg):
