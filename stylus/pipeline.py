@@ -4,41 +4,68 @@
 
 # %% ../nbs/07_pipeline.ipynb #e82a7527
 from __future__ import annotations
-import math, time, platform
+import math, os, time, platform, inspect, tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, Callable
 
 import numpy as np
+import soxr
 import torch
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
 import stylus
 from .audio import (StylusError, read_audio, load_audio, save_audio, SpectrogramParams, mel_to_image, image_to_mel,
-                          split_windows, stitch_windows, analyse, style_window)
+                          analyse, style_window, stft_frames, mel_from_stft, n_windows, resampled_frames, audio_info,
+                          audio_blocks, audio_writer, output_subtype, save_json, check_writable)
 from .inversion import SDModel, load_pipeline, encode, decode, invert, sample
 from .attention import FeatureRecord, attention_control, injection_layers, is_style_cache
 from .adain import adain, normalize_weights
 from .guidance import StyleGuidance
-from .reconstruction import mel_to_magnitude, griffin_lim, resynthesise
+from .reconstruction import mel_to_magnitude, griffin_lim, Resynthesiser, WindowStitcher
 
 # %% auto #0
-__all__ = ['PRESETS', 'StylusConfig', 'make_config', 'TransferResult', 'versions', 'expected_unet_passes', 'match_loudness',
-           'StylusPipeline']
+__all__ = ['MAX_STEPS', 'PRESETS', 'StylusConfig', 'make_config', 'TransferResult', 'versions', 'expected_unet_passes',
+           'match_loudness', 'StylusPipeline']
+
+# %% ../nbs/07_pipeline.ipynb #c6835c19
+def _whole(name:str, v, lo:int, hi:int|None) -> int:
+    "`v` as an int in `lo..hi` (an integral float such as `2.0` counts as whole), else a `StylusError` naming `name`."
+    what = f"a whole number from {lo} to {hi}" if hi is not None else f"a whole number of {lo} or more"
+    ok = isinstance(v, (int, np.integer)) or (isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer())
+    if isinstance(v, (bool, np.bool_)) or not ok or not lo <= int(v) <= (hi if hi is not None else int(v)):
+        raise StylusError(f"{name} must be {what}, not {v!r}.")
+    return int(v)
+
+def _number(name:str, v, lo:float, hi:float|None=None, above:bool=False) -> float:
+    "`v` as a finite float with `lo <= v` (`lo < v` if `above`) and `v <= hi`, else a `StylusError` naming `name`."
+    what = (f"a number from {lo:g} to {hi:g}" if hi is not None else f"a number above {lo:g}" if above
+            else f"a number of {lo:g} or more")
+    ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)) and math.isfinite(v)
+    if not ok or v < lo or (above and v == lo) or (hi is not None and v > hi):
+        raise StylusError(f"{name} must be {what}, not {v!r}.")
+    return float(v)
+
+def _choice(name:str, v, choices:tuple):
+    "`v` if it is one of `choices`, else a `StylusError` naming `name`."
+    if isinstance(v, np.bool_): v = bool(v)
+    if not isinstance(v, (str, bool)) or v not in choices:
+        raise StylusError(f"{name} must be {' or '.join(map(repr, choices))}, not {v!r}.")
+    return v
 
 # %% ../nbs/07_pipeline.ipynb #ca1ec172
 @dataclass
 class StylusConfig:
-    "Every setting of a transfer. Presets are named instances; explicit arguments override them."
+    "Every setting of a transfer, each checked on construction (type, finite, range). Presets are named instances; explicit arguments override them."
     alpha:float=0.9          # style strength: 0 keeps the content, 1 is StyleID's swap, >1 extrapolates
     gamma:float=0.75         # query preservation: share of the content's query in the injected layers
     temperature:float=1.0    # attention temperature T (StyleID used 1.5)
     adain:bool=True          # start generation from the content's noise with the styles' channel statistics
     steps:int=50             # DDIM steps (inversion and generation each)
     fixed_point:int=0        # fixed-point iterations per inversion step (each one more U-Net pass per step)
-    mel_refine:int=0         # refinement passes of the magnitude against the content's phase in the reconstruction ('phase')
+    mel_refine:int=2         # refinement passes of the pseudo-inverse with the content's phase ('phase'); 2 measured best in 12_evaluate
     seed:int=0               # seed of what is random: Griffin-Lim's initial phase (DDIM with eta 0 and the VAE's mean are deterministic)
     batch_size:int=4         # windows per U-Net batch
     reconstruction:str='phase' # 'phase' (the content's STFT phase) or 'griffin-lim'
@@ -48,16 +75,18 @@ class StylusConfig:
     chunk_frames:int=1024    # STFT frames per chunk of the analysis and the reconstruction (0: the whole song at once)
 
     def __post_init__(self):
-        if self.steps < 1: raise StylusError(f"steps must be at least 1, not {self.steps}.")
-        if self.batch_size < 1: raise StylusError(f"batch_size must be at least 1, not {self.batch_size}.")
-        if self.reconstruction not in ('phase', 'griffin-lim'):
-            raise StylusError(f"reconstruction must be 'phase' or 'griffin-lim', not {self.reconstruction!r}.")
-        if not 0 <= self.gamma <= 1: raise StylusError(f"gamma must be between 0 and 1, not {self.gamma}.")
-        if self.temperature <= 0: raise StylusError(f"temperature must be positive, not {self.temperature}.")
-        if self.alpha < 0: raise StylusError(f"alpha must be 0 or more, not {self.alpha}.")
-        if self.fixed_point < 0: raise StylusError(f"fixed_point must be 0 or more, not {self.fixed_point}.")
-        if self.mel_refine < 0: raise StylusError(f"mel_refine must be 0 or more, not {self.mel_refine}.")
-        if self.chunk_frames < 0: raise StylusError(f"chunk_frames must be 0 (the whole song) or more, not {self.chunk_frames}.")
+        for name, check in _RULES.items(): setattr(self, name, check(name, getattr(self, name)))
+
+MAX_STEPS = 1000 # DDIM steps a config accepts (SD 1.x's scheduler has 1000 training steps; the loaded model's own count is checked again)
+_RULES = {  # setting -> its check, which returns the value normalised (ints as int, numbers as float)
+    'alpha': lambda n, v: _number(n, v, 0), 'gamma': lambda n, v: _number(n, v, 0, 1),
+    'temperature': lambda n, v: _number(n, v, 0, above=True), 'adain': lambda n, v: _choice(n, v, (True, False)),
+    'steps': lambda n, v: _whole(n, v, 1, MAX_STEPS), 'fixed_point': lambda n, v: _whole(n, v, 0, None),
+    'mel_refine': lambda n, v: _whole(n, v, 0, None), 'seed': lambda n, v: _whole(n, v, 0, 2**64 - 1),
+    'batch_size': lambda n, v: _whole(n, v, 1, None), 'reconstruction': lambda n, v: _choice(n, v, ('phase', 'griffin-lim')),
+    'style_offset': lambda n, v: None if v is None else _number(n, v, 0), 'n_blocks': lambda n, v: _whole(n, v, 1, None),
+    'record_dtype': lambda n, v: _choice(n, v, ('float16', 'bfloat16', 'float32')), 'chunk_frames': lambda n, v: _whole(n, v, 0, None),
+}
 
 # %% ../nbs/07_pipeline.ipynb #ad07e62a
 PRESETS = {
@@ -78,31 +107,51 @@ def make_config(preset:str|None='paper', # a name from `PRESETS`
     if bad: raise StylusError(f"Unknown setting {bad[0]!r}; settings are {', '.join(sorted(names))}.")
     return StylusConfig(**{**PRESETS.get(preset or 'paper', {}), **{k: v for k, v in overrides.items() if v is not None}})
 
+# %% ../nbs/07_pipeline.ipynb #f159c0ac
+def _sidecar(path:Path) -> Path: return path.with_name(path.name + '.json')
+
+def _check_output(path, overwrite:bool, sidecar:bool) -> Path:
+    "`path` if it (and its sidecar, if one is wanted) may be written: before any work, so a bad output costs nothing."
+    path = check_writable(path, audio=True)
+    for p in [path] + ([_sidecar(path)] if sidecar else []):
+        if p.exists() and not overwrite: raise StylusError(f"{p} exists; pass overwrite=True (or --overwrite) to replace it.")
+    return path
+
 # %% ../nbs/07_pipeline.ipynb #213509b4
 @dataclass
 class TransferResult:
-    "The stylised audio with everything needed to reproduce it."
-    audio:np.ndarray      # float32 (channels, samples)
+    "The stylised audio (or the file it was written to) with everything needed to reproduce it."
+    audio:np.ndarray|None # float32 (channels, samples); None when the transfer wrote it to `path` as it went
     sample_rate:int       # the content's sample rate
     settings:dict         # every setting used, the model id and the inputs
     stats:dict=field(default_factory=dict) # time per stage (s), U-Net passes and their batch sizes
+    shape:tuple|None=None # (channels, samples) of the audio (given when `audio` is None)
+    path:Path|None=None   # the file the transfer wrote (`transfer(..., output=)`)
+    subtype:str|None=None # the content's sample subtype (e.g. 'PCM_24'), kept by `save` where the format has it
+
+    def __post_init__(self):
+        if self.audio is not None: self.shape = tuple(self.audio.shape)
 
     @property
     def duration(self) -> float:
         "Length of the audio in seconds."
-        return self.audio.shape[-1] / self.sample_rate
+        return self.shape[-1] / self.sample_rate
 
-    def save(self, path, overwrite:bool=False) -> Path:
-        "Write the audio to `path` atomically (format from the suffix); refuse to replace a file unless `overwrite`."
-        path = Path(path)
-        if path.exists() and not overwrite: raise StylusError(f"{path} exists; pass overwrite=True (or --overwrite) to replace it.")
-        save_audio(path, self.audio, self.sample_rate)
+    def save(self, path,             # where to write the audio (the suffix picks the format)
+             overwrite:bool=False,   # replace an existing file (and sidecar)
+             sidecar:bool=False      # also write `info()` as JSON to `PATH.json` (as the CLI does)
+            ) -> Path:
+        "Write the audio to `path` atomically, and its settings to `PATH.json` if `sidecar`; refuse to replace a file unless `overwrite`."
+        if self.audio is None: raise StylusError(f"This result was written to {self.path} as it was made and holds no audio; copy that file instead.")
+        path = _check_output(path, overwrite, sidecar)
+        save_audio(path, self.audio, self.sample_rate, output_subtype(path, self.subtype))
+        if sidecar: save_json(_sidecar(path), self.info())
         return path
 
     def info(self) -> dict:
         "Settings and statistics as one JSON-ready dict (the CLI's sidecar file)."
         return {'settings': self.settings, 'stats': self.stats, 'sample_rate': self.sample_rate,
-                'channels': int(self.audio.shape[0]), 'samples': int(self.audio.shape[1]), 'versions': versions()}
+                'channels': int(self.shape[0]), 'samples': int(self.shape[1]), 'versions': versions()}
 
 # %% ../nbs/07_pipeline.ipynb #7a451201
 def versions() -> dict:
@@ -150,17 +199,19 @@ def expected_unet_passes(n_windows:int,       # content windows x channels
             + math.ceil(n_windows / config.batch_size) * (inv + config.steps))
 
 # %% ../nbs/07_pipeline.ipynb #9100aa06
+def _loudness_gain(rms:float, ref_rms:float, top:float, peak:float=0.99) -> float:
+    "The gain taking audio of RMS `rms` and peak `top` to RMS `ref_rms`, lowered so the peak stays within `peak` (1 for silence)."
+    if rms == 0: return 1.0
+    g = ref_rms / rms
+    return g * peak / (top * g) if top * g > peak else g
+
 def match_loudness(audio:np.ndarray, # the audio to scale, (channels, samples)
                    reference:np.ndarray, # the audio whose RMS level to match
                    peak:float=0.99   # the highest absolute sample value allowed
                   ) -> np.ndarray:
     "Scale `audio` to the RMS level of `reference`, then down if needed so no sample exceeds `peak`."
-    rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
-    if rms == 0: return audio.astype(np.float32)
-    out = audio * (float(np.sqrt(np.mean(np.square(reference, dtype=np.float64)))) / rms)
-    top = float(np.abs(out).max())
-    if top > peak: out = out * (peak / top)
-    return out.astype(np.float32)
+    rms = lambda a: float(np.sqrt(np.mean(np.square(a, dtype=np.float64))))
+    return (audio * _loudness_gain(rms(audio), rms(reference), float(np.abs(audio).max()), peak)).astype(np.float32)
 
 # %% ../nbs/07_pipeline.ipynb #92cf8bdb
 class StylusPipeline:
@@ -180,6 +231,27 @@ class StylusPipeline:
         return cls(load_pipeline(model, device=device, dtype=dtype, verbose=verbose))
 
     def __repr__(self): return f"StylusPipeline({self.model.model_id!r}, {self.model.device}, {self.model.dtype})"
+
+# %% ../nbs/07_pipeline.ipynb #3dba7a98
+def _settings_signature(f):
+    "Show `StylusConfig`'s fields, keyword-only with their defaults, in place of `f`'s `**settings` (for `help` and `show_doc`)."
+    sig, cfg = inspect.signature(f), inspect.signature(StylusConfig).parameters.values()
+    keep = [q for q in sig.parameters.values() if q.kind != q.VAR_KEYWORD]
+    f.__signature__ = sig.replace(parameters=keep + [q.replace(kind=q.KEYWORD_ONLY) for q in cfg if q.name not in sig.parameters])
+    return f
+
+# %% ../nbs/07_pipeline.ipynb #063baaf0
+def _check_steps(model:SDModel, config:StylusConfig) -> StylusConfig:
+    "`config` if its `steps` fit the model's scheduler (its training steps), else a `StylusError` saying how many do."
+    n = model.scheduler.config.num_train_timesteps
+    if config.steps > n: raise StylusError(f"steps must be at most {n} for {model.model_id} (its scheduler's training steps), not {config.steps}.")
+    return config
+
+def _as_styles(styles) -> list:
+    "The styles as a list: a list or tuple of styles is that list; one path, cache, record or `(array, rate)` pair is one style."
+    if isinstance(styles, tuple) and len(styles) == 2 and isinstance(styles[0], np.ndarray) and isinstance(styles[1], (int, np.integer)) \
+       and not isinstance(styles[1], bool): return [styles]          # an (array, rate) pair
+    return list(styles) if isinstance(styles, (list, tuple)) else [styles]
 
 # %% ../nbs/07_pipeline.ipynb #390bd1cd
 def _encode_mels(model:SDModel, mels:np.ndarray, params:SpectrogramParams):
@@ -245,6 +317,7 @@ def _style_records(self:StylusPipeline, styles, config:StylusConfig, layers, wor
 
 # %% ../nbs/07_pipeline.ipynb #8a35b462
 @patch
+@_settings_signature
 def cache_style(self:StylusPipeline, style,  # a path or (array, rate)
                 path,                        # where to write the `.safetensors` cache
                 preset:str|None=None,        # a preset name (only `steps`, `fixed_point`, `style_offset` matter)
@@ -254,7 +327,7 @@ def cache_style(self:StylusPipeline, style,  # a path or (array, rate)
     "Invert `style` once and save its features to `path`."
     path = Path(path)
     if not is_style_cache(path): raise StylusError(f"A style cache is a .safetensors file; give a path ending in .safetensors, not {path.name}.")
-    config = make_config(preset, **settings)
+    config = _check_steps(self.model, make_config(preset, **settings))
     layers = injection_layers(self.model.unet, config.n_blocks)
     work = _Work(config.steps * (1 + config.fixed_point), quiet)
     try: rec = self._style_records([style], config, layers, work)[0]
@@ -262,13 +335,53 @@ def cache_style(self:StylusPipeline, style,  # a path or (array, rate)
     return rec.save(path)
 
 # %% ../nbs/07_pipeline.ipynb #49f3ace4
-@patch
-def _content_windows(self:StylusPipeline, content, config:StylusConfig) -> tuple:
-    "Read `content` and cut its mel into windows: (samples at its rate, its rate, audio at the codec's rate, frames, windows)."
-    src, rate = read_audio(content)
-    audio = load_audio((src, rate), self.params.sample_rate)
-    mel = analyse(audio, self.params, config.chunk_frames)
-    return src, rate, audio, mel.shape[-1], split_windows(mel, self.params)
+_BLOCK_SECONDS = 10. # seconds of audio per block read, resampled and spooled
+
+def _scan(content) -> dict:
+    "The content's rate, channels, samples, sum of squares and subtype (None for an array), read a block at a time."
+    n, sq, C = 0, 0.0, None
+    for b in audio_blocks(content, None, _BLOCK_SECONDS):
+        n, sq, C = n + b.shape[-1], sq + float(np.square(b, dtype=np.float64).sum()), b.shape[0]
+    info = audio_info(content) if isinstance(content, (str, os.PathLike)) else None
+    return dict(rate=info.rate if info else int(content[1]), channels=C, samples=n, sumsq=sq, subtype=info and info.subtype)
+
+# %% ../nbs/07_pipeline.ipynb #cbe3ce6b
+class _Resampler:
+    "A streaming resampler from `rate` to `sr` (libsoxr HQ, as `load_audio`) whose output is cut or zero-padded to `length` samples."
+    def __init__(self, rate:int, sr:int, channels:int, length:int):
+        self.s = None if rate == sr else soxr.ResampleStream(rate, sr, channels, dtype='float32', quality='HQ')
+        self.left, self.C = length, channels
+
+    def __call__(self, x:np.ndarray, last:bool=False) -> np.ndarray:
+        "Resample the next block `(channels, n)`; `last` flushes the filter and pads the output to its length."
+        y = x if self.s is None else self.s.resample_chunk(np.ascontiguousarray(x.T), last=last).T
+        y = y[:, :self.left]
+        if last: y = np.pad(y, ((0, 0), (0, self.left - y.shape[-1])))
+        self.left -= y.shape[-1]
+        return np.ascontiguousarray(y, np.float32)
+
+class _Spool:
+    "Float32 blocks `(channels, n)` in an anonymous temporary file, with their sum of squares and peak."
+    def __init__(self, channels:int, folder=None):
+        self.folder = Path(folder or tempfile.gettempdir())
+        try: self.f = tempfile.TemporaryFile(dir=self.folder)
+        except OSError as e: raise self._error(e) from None
+        self.C, self.n, self.sumsq, self.peak = channels, 0, 0.0, 0.0
+
+    def _error(self, e:OSError) -> StylusError:
+        return StylusError(f"Cannot write the transfer's temporary audio in {self.folder}: {e.strerror or e}; free some space or choose another output folder.")
+
+    def write(self, y:np.ndarray):
+        if not y.shape[-1]: return
+        try: self.f.write(np.ascontiguousarray(y.T, np.float32).tobytes())
+        except OSError as e: raise self._error(e) from None
+        self.n, self.sumsq = self.n + y.shape[-1], self.sumsq + float(np.square(y, dtype=np.float64).sum())
+        self.peak = max(self.peak, float(np.abs(y).max()))
+
+    def blocks(self, gain:float, size:int=2**16):
+        "The spooled audio again, block by block, times `gain`."
+        self.f.seek(0)
+        while data := self.f.read(size * self.C * 4): yield np.frombuffer(data, np.float32).reshape(-1, self.C).T * np.float32(gain)
 
 # %% ../nbs/07_pipeline.ipynb #b91d07fd
 @patch
@@ -290,16 +403,41 @@ def _stylise_batch(self:StylusPipeline, mels:np.ndarray, # content windows `(n, 
 
 # %% ../nbs/07_pipeline.ipynb #3b3bcf96
 @patch
-def _to_audio(self:StylusPipeline, windows:np.ndarray, n_frames:int, audio:np.ndarray, src:np.ndarray, rate:int,
-              config:StylusConfig) -> np.ndarray:
-    "Stylised windows `(windows, channels, n_mels, n_frames)` -> audio at the content's rate, length and loudness."
-    p = self.params
-    mel = stitch_windows(windows, n_frames, p)
-    y = (resynthesise(mel, audio, p, audio.shape[-1], config.chunk_frames, config.mel_refine) if config.reconstruction == 'phase'
-         else griffin_lim(mel_to_magnitude(mel, p), p, length=audio.shape[-1], seed=config.seed))
-    if rate != p.sample_rate: y = load_audio((y, p.sample_rate), rate)
-    y = np.pad(y, ((0, 0), (0, max(0, src.shape[-1] - y.shape[-1]))))[:, :src.shape[-1]]
-    return match_loudness(y, src)
+def _stream(self:StylusPipeline, content, info:dict, stylise:Callable, config:StylusConfig, work:_Work, spool:_Spool):
+    "Content -> mel chunks -> windows -> `stylise(batch)` -> stitched mel -> audio at the content's rate, written to `spool`."
+    p, C, hop, margin = self.params, info['channels'], self.params.hop_length, self.params.context_frames
+    M = math.ceil(info['samples'] * (float(p.sample_rate) / info['rate'])) if info['rate'] != p.sample_rate else info['samples']
+    T = 1 + M // hop; n, chunk, gl = n_windows(T, p), config.chunk_frames or T, config.reconstruction == 'griffin-lim'
+    back, stitch = _Resampler(p.sample_rate, info['rate'], C, info['samples']), WindowStitcher(p, T)
+    resyn = Resynthesiser(p, C, M, T, config.chunk_frames, config.mel_refine)
+    buf, a0, f, mel, m0, w, items, done, whole = np.zeros((C, 0), np.float32), 0, 0, np.zeros((C, p.n_mels, 0), np.float32), 0, 0, [], {}, []
+    def run(batch):                                             # stylise a batch, stitch the windows it completes
+        for (i, c, _), y in zip(batch, stylise(np.stack([m for *_, m in batch]))): done.setdefault(i, [None] * C)[c] = y
+        while stitch.i in done and all(y is not None for y in done[stitch.i]):
+            frames = stitch.add(np.stack(done.pop(stitch.i)))
+            if gl: whole.append(frames)
+            else:
+                with work.stage('reconstruction'): resyn.add(mel=frames); spool.write(back(resyn.take()))
+    for x in audio_blocks(content, p.sample_rate, _BLOCK_SECONDS):
+        with work.stage('analysis'):
+            buf, have = np.concatenate([buf, x], -1), a0 + buf.shape[-1] + x.shape[-1]
+            if not gl: resyn.add(x)
+            while f < T and have >= min((min(f + chunk, T) - 1 + margin) * hop + 1, M):     # a chunk's frames and margins are in
+                f1, g = min(f + chunk, T), a0 // hop
+                mel = np.concatenate([mel, mel_from_stft(stft_frames(buf, p, f - g, f1 - g, p.mel_bins), p)], -1); f = f1
+                keep = max(f - margin, 0) * hop; buf, a0 = buf[:, keep - a0:], keep
+            while w < n and m0 + mel.shape[-1] >= min(w * p.stride + p.n_frames, T):         # a window's frames are complete
+                win = np.zeros((C, p.n_mels, p.n_frames), np.float32); part = mel[..., w * p.stride - m0:w * p.stride - m0 + p.n_frames]
+                win[..., :part.shape[-1]] = part
+                items += [(w, c, win[c]) for c in range(C)]; w += 1
+                mel, m0 = mel[..., w * p.stride - m0:], w * p.stride
+        while len(items) >= config.batch_size: run(items[:config.batch_size]); items = items[config.batch_size:]
+    if items: run(items)
+    with work.stage('reconstruction'):
+        if gl: resyn_y = griffin_lim(mel_to_magnitude(np.concatenate(whole, -1), p), p, length=M, seed=config.seed)
+        else: resyn_y = resyn.take()
+        spool.write(back(resyn_y, last=True))
+    return n
 
 # %% ../nbs/07_pipeline.ipynb #18635435
 def _source_name(s) -> str:
@@ -317,33 +455,45 @@ def _settings(self:StylusPipeline, config:StylusConfig, weights:list, layers:lis
 
 # %% ../nbs/07_pipeline.ipynb #5545cb89
 @patch
+@_settings_signature
 def transfer(self:StylusPipeline,
              content,                   # a path or (array, rate): the recording whose notes are kept
-             styles,                    # a style, or a list: paths, (array, rate) pairs or cached styles
+             styles,                    # a style, or a list (or tuple) of them: paths, (array, rate) pairs or cached styles
              weights:Sequence[float]|None=None, # blend weights, one per style (default: equal)
              preset:str|None=None,      # a name from `PRESETS` (default: 'paper')
              quiet:bool=False,          # hide the progress bar
+             output=None,               # write the audio to this file as it is made (memory flat in the length); the result then holds no array
+             overwrite:bool=False,      # with `output`: replace an existing file (and sidecar)
+             sidecar:bool=False,        # with `output`: also write the settings to `OUTPUT.json`
              **settings                 # any `StylusConfig` field: alpha, gamma, temperature, adain, steps, seed, ...
             ) -> TransferResult:
     "Re-play `content` in the timbre of `styles`."
-    config = make_config(preset, **settings)
-    styles = list(styles) if isinstance(styles, list) else [styles]
+    config, styles = _check_steps(self.model, make_config(preset, **settings)), _as_styles(styles)
     weights = normalize_weights(weights, len(styles))
+    if output is not None: output = _check_output(output, overwrite, sidecar)
     layers, t0 = injection_layers(self.model.unet, config.n_blocks), time.perf_counter()
-    with torch.inference_mode():
-        src, rate, audio, n_frames, windows = self._content_windows(content, config)
-        shape, items = windows.shape, windows.reshape(-1, *windows.shape[-2:])  # channels and windows in one batch axis
-        expected = expected_unet_passes(len(items), sum(not is_style_cache(s) for s in styles), config)
-        work = _Work(expected, quiet)
-        work.times['analysis'] = time.perf_counter() - t0
+    info = _scan(content)
+    n = n_windows(resampled_frames(info['samples'], info['rate'], self.params), self.params)
+    expected = expected_unet_passes(n * info['channels'], sum(not is_style_cache(s) for s in styles), config)
+    work = _Work(expected, quiet)
+    work.times['analysis'] = time.perf_counter() - t0
+    spool = _Spool(info['channels'], None if output is None else output.parent)
+    with spool.f:                                               # the spool is removed however the transfer ends
         try:
-            records = self._style_records(styles, config, layers, work)
-            out = np.empty_like(items)
-            for b in range(0, len(items), config.batch_size):
-                out[b:b + config.batch_size] = self._stylise_batch(items[b:b + config.batch_size], records, config, layers, weights, work)
+            with torch.inference_mode():
+                records = self._style_records(styles, config, layers, work)
+                self._stream(content, info, lambda b: self._stylise_batch(b, records, config, layers, weights, work), config, work, spool)
         finally: work.close()
-        del items, windows
-        with work.stage('reconstruction'): y = self._to_audio(out.reshape(shape), n_frames, audio, src, rate, config)
-    stats = {**work.stats(), 'wall_seconds': round(time.perf_counter() - t0, 3), 'windows': int(shape[0]),
-             'channels': int(shape[1]), 'expected_unet_passes': expected}
-    return TransferResult(y, rate, self._settings(config, weights, layers, content, styles, records), stats)
+        ref = math.sqrt(info['sumsq'] / (info['channels'] * info['samples']))
+        gain = _loudness_gain(math.sqrt(spool.sumsq / (info['channels'] * max(spool.n, 1))), ref, spool.peak)
+        if output is None: audio = np.concatenate(list(spool.blocks(gain)), -1)
+        else:
+            with work.stage('writing'), audio_writer(output, info['rate'], info['channels'], output_subtype(output, info['subtype'])) as write:
+                for b in spool.blocks(gain): write(b)
+            audio = None
+    stats = {**work.stats(), 'wall_seconds': round(time.perf_counter() - t0, 3), 'windows': n,
+             'channels': info['channels'], 'expected_unet_passes': expected}
+    result = TransferResult(audio, info['rate'], self._settings(config, weights, layers, content, styles, records), stats,
+                            shape=(info['channels'], info['samples']), path=output, subtype=info['subtype'])
+    if output is not None and sidecar: save_json(_sidecar(output), result.info())
+    return result
