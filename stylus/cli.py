@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_cli.ipynb #fe0915fc
 from __future__ import annotations
-import argparse, contextlib, errno, importlib, inspect, os, signal, sys, threading, time
+import argparse, contextlib, importlib, inspect, os, signal, sys, threading, time
 from pathlib import Path
 
 import stylus
@@ -113,18 +113,6 @@ def _undone_on_failure(*paths:Path):
             with contextlib.suppress(OSError): p.unlink()
         raise
 
-# %% ../nbs/08_cli.ipynb #ef16eceb
-_DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}   # a full disk, a file-size limit, a quota
-
-@contextlib.contextmanager
-def _disk_errors(folder:Path):
-    "Turn a full disk (or quota, or file-size limit) met inside the block into a `StylusError` naming `folder`."
-    from stylus.audio import StylusError
-    try: yield
-    except OSError as e:
-        if e.errno not in _DISK_FULL: raise
-        raise StylusError(f"Cannot write in {folder}: {e.strerror}; nothing was written (free some space or choose another folder).") from None
-
 # %% ../nbs/08_cli.ipynb #a5421513
 def _load(model, device, dtype, quiet):
     "Load the pipeline; return it and the seconds it took."
@@ -166,7 +154,7 @@ def transfer_command(
     _check_outputs([out, sidecar], [content, *style], overwrite)
     _check_inputs([content, *style])
     pipe, load_s = _load(model, device, dtype, quiet)
-    with _undone_on_failure(out, sidecar), _disk_errors(out.parent):
+    with _undone_on_failure(out, sidecar):
         result = pipe.transfer(content, list(style), weights=weights, preset=preset, quiet=quiet,
                                output=out, overwrite=overwrite, **settings)
         info = result.info()
@@ -199,7 +187,7 @@ def cache_style_command(
     _check_outputs([out], [style], overwrite, audio=False)
     _check_inputs([style])
     pipe, _ = _load(model, device, dtype, quiet)
-    with _undone_on_failure(out), _disk_errors(out.parent): pipe.cache_style(style, out, steps=steps, style_offset=style_offset, quiet=quiet)
+    with _undone_on_failure(out): pipe.cache_style(style, out, steps=steps, style_offset=style_offset, quiet=quiet)
     if not quiet: print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB)")
     return out
 
