@@ -11,10 +11,10 @@ from pathlib import Path
 from fastcore.imports import IN_NOTEBOOK
 from tqdm.auto import tqdm
 
-from .audio import StylusError
+from .audio import StylusError, save_json, is_out_of_memory, write_atomic
 from .adain import normalize_weights
 from .pipeline import StylusConfig, make_config
-from .cli import _parser, _load, _write_json, _oom, _quiet_libraries
+from .cli import command_parser, load_model, quiet_libraries
 
 # %% auto #0
 __all__ = ['EVAL_COLUMNS', 'AUDIO_SUFFIXES', 'parse_setting', 'BatchRow', 'make_row', 'read_manifest', 'folder_rows',
@@ -268,7 +268,7 @@ def is_done(row:BatchRow, inputs:dict, settings:dict) -> bool:
 def _error_line(e:BaseException) -> str:
     "A row's error as one line."
     if isinstance(e, StylusError): msg = str(e)
-    elif _oom(e): msg = "out of memory on the device; try --batch-size 1, --dtype float16 on a GPU, or --device cpu."
+    elif is_out_of_memory(e): msg = "out of memory on the device; try --batch-size 1, --dtype float16 on a GPU, or --device cpu."
     else: msg = f"{type(e).__name__}: {e}"
     return ' '.join(msg.split())
 
@@ -300,7 +300,7 @@ def _transfer_row(pipe, row:BatchRow, cache_dir:Path, quiet:bool, memo:dict, res
     side.unlink(missing_ok=True)       # from here until the new sidecar is written the row is not done
     _clean_partials(row.output)
     result.save(row.output, overwrite=True)
-    try: _write_json(side, info)
+    try: save_json(side, info)
     except BaseException: row.output.unlink(missing_ok=True); raise
     res.update(seconds=info['stats']['seconds'], pipeline_unet_passes=info['stats']['unet_passes'])
 
@@ -359,11 +359,8 @@ def _result_line(row:BatchRow, res:dict, base:Path) -> dict:
             'weights': row.weights, 'output': _rel(row.output, base), **row.extra, **res}
 
 def _write_jsonl(path:Path, lines:list[dict]):
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try:
-        tmp.write_text(''.join(json.dumps(l, default=str) + '\n' for l in lines))
-        tmp.replace(path)
-    finally: tmp.unlink(missing_ok=True)
+    "Write one JSON line per dict to `path` atomically (the shared writer: unique temporary file, then a rename)."
+    write_atomic(path, ''.join(json.dumps(l, default=str) + '\n' for l in lines).encode())
 
 # %% ../nbs/13_batch.ipynb #dcf05a28
 def run_batch(pipe,                # a loaded `StylusPipeline`
@@ -450,7 +447,7 @@ def batch_command(
             else folder_rows(contents, styles, out, defaults, format))
     state = process_state()
     if device == 'auto' and state.num_processes > 1: device = 'cpu' if state.device.type == 'cpu' else str(state.device)
-    pipe, load_s = _load(model, device, dtype, quiet or not state.is_main_process)
+    pipe, load_s = load_model(model, device, dtype, quiet or not state.is_main_process)
     t0 = time.perf_counter()
     lines = run_batch(pipe, rows, cache_dir, results_path, force, quiet, state)
     count = {s: sum(l['status'] == s for l in lines) for s in ('done', 'skipped', 'failed')}
@@ -468,9 +465,9 @@ def main(argv:list[str]|None=None # the arguments (default: the command line's)
         ) -> int:                 # the exit status: 0, or 2 when the batch could not run or a row failed
     "`python -m stylus.batch ...`: `stylus batch` with the same arguments."
     p = argparse.ArgumentParser(prog='stylus')  # usage: stylus batch ...
-    _parser(batch_command, p.add_subparsers(dest='command'))
+    command_parser(batch_command, p.add_subparsers(dest='command'))
     args = vars(p.parse_args(['batch', *(sys.argv[1:] if argv is None else argv)]))
-    _quiet_libraries()
+    quiet_libraries()
     try: batch_command(**{k: v for k, v in args.items() if k not in ('func', 'command')})
     except StylusError as e: print(f"stylus batch: error: {e}", file=sys.stderr); return 2
     except KeyboardInterrupt: print("stylus batch: interrupted; finished rows are kept, run it again to do the rest.", file=sys.stderr); return 2

@@ -10,8 +10,8 @@ from pathlib import Path
 import stylus
 
 # %% auto #0
-__all__ = ['COMMANDS', 'Interrupted', 'interrupts', 'transfer_command', 'cache_style_command', 'environment', 'env_command',
-           'build_parser', 'main']
+__all__ = ['COMMANDS', 'Interrupted', 'interrupts', 'command_parser', 'load_model', 'transfer_command', 'cache_style_command',
+           'environment', 'env_command', 'quiet_libraries', 'build_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #638fce33
 class Interrupted(KeyboardInterrupt):
@@ -56,8 +56,12 @@ def _help(text:str) -> str:
     return text.replace('OUTPUT_FORMATS', ', '.join(OUTPUT_FORMATS))
 
 # %% ../nbs/08_cli.ipynb #db6168f1
-def _parser(func, sub, name:str) -> argparse.ArgumentParser:
+def command_parser(func,                # a `*_command` function: its docments become the help
+                   sub,                 # the subparsers (`ArgumentParser.add_subparsers()`) to add it to
+                   name:str|None=None   # the subcommand's name (default: the function's, without `_command`, kebab-case)
+                  ) -> argparse.ArgumentParser:
     "An argparse subparser `name` for `func`: docments become help, `snake_case` becomes `--kebab-case`."
+    name = name or func.__name__.removesuffix('_command').replace('_', '-')
     from fastcore.docments import docments
     p = sub.add_parser(name, help=func.__doc__, description=func.__doc__)
     for arg, d in docments(func, full=True, returns=False, eval_str=True).items():
@@ -114,8 +118,12 @@ def _undone_on_failure(*paths:Path):
         raise
 
 # %% ../nbs/08_cli.ipynb #a5421513
-def _load(model, device, dtype, quiet):
-    "Load the pipeline; return it and the seconds it took."
+def load_model(model,  # hub id, local folder or 'tiny'
+               device, # 'auto', 'cpu', 'cuda', 'mps', ...
+               dtype,  # 'auto' or a dtype name
+               quiet   # no messages
+              ):
+    "Load a `StylusPipeline`; return it and the seconds it took (the commands' one way to load)."
     from stylus.pipeline import StylusPipeline
     t0 = time.perf_counter()
     pipe = StylusPipeline.from_pretrained(model, device=device, dtype=dtype, verbose=not quiet)
@@ -153,7 +161,7 @@ def transfer_command(
     sidecar = out.with_name(out.name + '.json')
     _check_outputs([out, sidecar], [content, *style], overwrite)
     _check_inputs([content, *style])
-    pipe, load_s = _load(model, device, dtype, quiet)
+    pipe, load_s = load_model(model, device, dtype, quiet)
     with _undone_on_failure(out, sidecar):
         result = pipe.transfer(content, list(style), weights=weights, preset=preset, quiet=quiet,
                                output=out, overwrite=overwrite, **settings)
@@ -186,7 +194,7 @@ def cache_style_command(
     if not is_style_cache(out): raise StylusError(f"A style cache is a .safetensors file; give -o ending in .safetensors, not {out.name}.")
     _check_outputs([out], [style], overwrite, audio=False)
     _check_inputs([style])
-    pipe, _ = _load(model, device, dtype, quiet)
+    pipe, _ = load_model(model, device, dtype, quiet)
     with _undone_on_failure(out): pipe.cache_style(style, out, steps=steps, style_offset=style_offset, quiet=quiet)
     if not quiet: print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB)")
     return out
@@ -261,7 +269,7 @@ def env_command():
     return rows
 
 # %% ../nbs/08_cli.ipynb #1b9bb779
-def _quiet_libraries():
+def quiet_libraries():
     "Keep the libraries' own warnings and loading bars out of the command's output."
     import warnings, transformers, diffusers
     transformers.logging.set_verbosity_error(); diffusers.logging.set_verbosity_error()
@@ -274,6 +282,8 @@ COMMANDS = {  # name -> ('module:function', the line `stylus --help` shows, or N
     'cache-style': ('stylus.cli:cache_style_command', None),
     'env':         ('stylus.cli:env_command', None),
     'bench':       ('stylus.bench:bench_command', "Time Stylus stage by stage on SD 1.5's architecture (see `stylus bench --help`)."),
+    'batch':       ('stylus.batch:batch_command', "Run many transfers from a manifest or two folders, resumably, on one or many GPUs (see `stylus batch --help`)."),
+    'evaluate':    ('stylus.evaluate:evaluate_command', "Score transfers: notes kept, timbre changed; baselines and ablations (see `stylus evaluate --help`)."),
 }
 
 def _command(target:str):
@@ -288,7 +298,7 @@ def build_parser(argv:list[str]|None=None # the arguments about to be parsed (on
     p.add_argument('--version', action='version', version=f'stylus {stylus.__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
     for name, (target, summary) in COMMANDS.items():
-        if summary is None or (argv and argv[0] == name): _parser(_command(target), sub, name)
+        if summary is None or (argv and argv[0] == name): command_parser(_command(target), sub, name)
         else: sub.add_parser(name, help=summary)
     return p
 
@@ -301,7 +311,7 @@ def _run(argv:list[str]) -> int:
     if not getattr(args, 'func', None): p.print_help(sys.stderr); return 2
     from stylus.audio import StylusError, is_out_of_memory
     kw = {k: v for k, v in vars(args).items() if k not in ('func', 'command')}
-    try: _quiet_libraries(); args.func(**kw)
+    try: quiet_libraries(); args.func(**kw)
     except StylusError as e: print(f"stylus: error: {e}", file=sys.stderr); return 2
     except Exception as e:
         if not is_out_of_memory(e): raise

@@ -5,7 +5,7 @@
 # %% ../nbs/12_evaluate.ipynb #c28e727c
 from __future__ import annotations
 import contextlib, csv, hashlib, importlib, importlib.metadata, io, json, logging, math, os, platform, tempfile, time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 import stylus
 # The Stylus API the harness uses, all in one place (names that move between modules are adapted here only).
-from .audio import (StylusError, read_audio, load_audio, save_audio, SpectrogramParams, stft, mel_from_stft,
+from .audio import (StylusError, load_audio, save_audio, SpectrogramParams, stft, mel_from_stft,
                     mel_to_image, image_to_mel, split_windows, stitch_windows)
 from .reconstruction import mel_to_magnitude, reconstruct, griffin_lim
 from .inversion import encode, decode, sampling_timesteps, ddim_step, quiet_loading
