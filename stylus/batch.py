@@ -46,7 +46,8 @@ def parse_setting(name:str, # a `StylusConfig` field
     kind = str({f.name: f.type for f in fields(StylusConfig)}[name]).replace(' ', '').replace('|None', '')
     if kind == 'bool' and isinstance(value, bool) or kind in ('int', 'float') and isinstance(value, (int, float)) and not isinstance(value, bool):
         return _PARSERS[kind](value)
-    return _PARSERS.get(kind, str)(value.strip() if isinstance(value, str) else value)
+    try: return _PARSERS.get(kind, str)(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError): raise StylusError(f"{name} must be {'a whole number' if kind == 'int' else 'a number' if kind == 'float' else 'true or false' if kind == 'bool' else 'text'}, not {value!r}.") from None
 
 # %% ../nbs/13_batch.ipynb #8ed08a49
 @dataclass

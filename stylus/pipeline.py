@@ -17,7 +17,7 @@ from fastcore.basics import patch
 from tqdm.auto import tqdm
 
 import stylus
-from .audio import (StylusError, read_audio, load_audio, save_audio, SpectrogramParams, mel_to_image, image_to_mel,
+from .audio import (StylusError, load_audio, save_audio, SpectrogramParams, mel_to_image, image_to_mel,
                           analyse, style_window, stft_frames, mel_from_stft, n_windows, resampled_frames, audio_info,
                           audio_blocks, audio_writer, output_subtype, save_json, check_writable)
 from .inversion import SDModel, load_pipeline, encode, decode, invert, sample
