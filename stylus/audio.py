@@ -174,7 +174,7 @@ def load_audio(src, # a path or an `(array, rate)` pair, as for `read_audio`
 # %% ../nbs/00_audio.ipynb #417c8b9b
 def resampled_frames(samples:int, # samples of the clip at its own rate
                      rate:int,    # the clip's sample rate, Hz
-                     params:SpectrogramParams|None=None, # codec parameters (`sample_rate`, `hop_length`); default `SpectrogramParams()`
+                     params=None, # codec parameters (`sample_rate`, `hop_length`): a `SpectrogramParams`; default `SpectrogramParams()`
                     ) -> int: # STFT frames of the clip after `load_audio(..., sr=params.sample_rate)`
     "Frames of the centred STFT of a clip of `samples` at `rate` once it is resampled to the codec's rate."
     p = params or SpectrogramParams()

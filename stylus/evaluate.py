@@ -532,8 +532,12 @@ class Evaluator:
         if (kind, key) not in self._memo: self._memo[kind, key] = fn()
         return self._memo[kind, key]
 
-    def audio(self, path) -> np.ndarray: return self._get('audio', str(path), lambda: _mono(path))
-    def notes(self, path) -> np.ndarray: return self._get('notes', str(path), lambda: self.transcriber((self.audio(path)[None], TRANSCRIBE_RATE)))
+    def audio(self, path) -> np.ndarray:
+        "The file's mono samples at the transcription rate, read once per run."
+        return self._get('audio', str(path), lambda: _mono(path))
+    def notes(self, path) -> np.ndarray:
+        "The file's transcribed notes (basic-pitch), cached by the file's samples."
+        return self._get('notes', str(path), lambda: self.transcriber((self.audio(path)[None], TRANSCRIBE_RATE)))
 
 # %% ../nbs/12_evaluate.ipynb #5a081376
 def _measure(self:Evaluator, row:Row, output:Path) -> dict:
