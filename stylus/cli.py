@@ -106,6 +106,23 @@ def _check_inputs(sources):
             if not Path(s).is_file(): raise StylusError(f"No style cache at {s}: check the path, or make one with `stylus cache-style`.")
         else: audio_info(s)
 
+# %% ../nbs/08_cli.ipynb #6917a6c1
+def _read_schedule(schedule, # the --schedule file, or None
+                   weights   # the --weights, or None
+                  ):
+    "The `StyleSchedule` of the --schedule file (None without one); a schedule with --weights is refused."
+    if schedule is None: return None
+    from stylus.audio import StylusError
+    from stylus.guidance import StyleSchedule
+    if weights is not None: raise StylusError("Give --weights or --schedule, not both: the schedule sets the weights at each time.")
+    return StyleSchedule.read(Path(schedule).expanduser())
+
+def _check_schedule(plan, content, n_styles:int):
+    "Check the schedule `plan` against the number of styles and the content's length (from its header)."
+    if plan is None: return
+    from stylus.audio import audio_info
+    plan.check(n_styles, audio_info(content).duration)
+
 # %% ../nbs/08_cli.ipynb #b91c0d5c
 @contextlib.contextmanager
 def _undone_on_failure(*paths:Path):
@@ -146,33 +163,38 @@ def transfer_command(
     dtype:str='auto',         # auto, float32, float16 or bfloat16
     batch_size:int=None,      # windows per U-Net batch (default 4)
     style_offset:float=None,  # seconds into each style where its window starts (default: the loudest window)
+    style_windows:int=None,   # take each style from its N loudest non-overlapping 5.12 s windows (from --style-offset: N windows in a row), 1..16 (default 1)
+    schedule:str=None,        # a CSV or JSON file of times (seconds or m:ss) with one weight per style at each time: the blend changes over the song, linearly between the times (not with --weights)
     no_adain:bool=False,      # start from the content's own noise, without AdaIN
     griffin_lim:bool=False,   # reconstruct with Griffin-Lim instead of the content's phase
     quiet:bool=False,         # no progress bar or messages
     overwrite:bool=False,     # replace OUTPUT (and OUTPUT.json) if they exist
 ):
-    "Re-play CONTENT in the style of STYLE (several styles are blended)."
+    "Re-play CONTENT in the style of STYLE (several styles are blended, with fixed weights or a schedule over time)."
     from stylus.audio import save_json
     settings = dict(alpha=alpha, gamma=gamma, temperature=temperature, steps=steps, seed=seed, batch_size=batch_size,
-                    style_offset=style_offset, adain=False if no_adain else None,
+                    style_offset=style_offset, style_windows=style_windows, adain=False if no_adain else None,
                     reconstruction='griffin-lim' if griffin_lim else None)
     _check_settings(device, dtype, preset, weights, len(style), **settings)
+    plan = _read_schedule(schedule, weights)
     out = Path(output).expanduser()
     sidecar = out.with_name(out.name + '.json')
     _check_outputs([out, sidecar], [content, *style], overwrite)
     _check_inputs([content, *style])
+    _check_schedule(plan, content, len(style))
     pipe, load_s = load_model(model, device, dtype, quiet)
     with _undone_on_failure(out, sidecar):
-        result = pipe.transfer(content, list(style), weights=weights, preset=preset, quiet=quiet,
+        result = pipe.transfer(content, list(style), weights=weights, schedule=plan, preset=preset, quiet=quiet,
                                output=out, overwrite=overwrite, **settings)
         info = result.info()
+        if plan is not None: info['settings']['schedule_file'] = str(schedule)
         info['stats']['seconds'] = {'model_load': round(load_s, 3), **info['stats']['seconds']}
         save_json(sidecar, info)
     if not quiet: print(f"wrote {out} ({result.duration:.2f} s, {result.shape[0]} ch, {result.sample_rate} Hz) and {sidecar.name}")
     return result
 
 transfer_command.cli = {'style': dict(nargs='+'), 'output': dict(required=True, short=['-o']),
-                        'weights': dict(nargs='+', type=float)}
+                        'weights': dict(nargs='+', type=float), 'schedule': dict(metavar='FILE'), 'style_windows': dict(metavar='N')}
 
 # %% ../nbs/08_cli.ipynb #b21a03b0
 def cache_style_command(
@@ -180,6 +202,7 @@ def cache_style_command(
     output:str=None,          # the .safetensors file to write
     steps:int=None,           # DDIM steps, 1..1000; must match the transfers that use it (default 50)
     style_offset:float=None,  # seconds into the style where its window starts (default: the loudest window)
+    style_windows:int=None,   # how many 5.12 s windows of the style to invert and keep (its N loudest, or N in a row from --style-offset), 1..16; transfers use the windows the cache holds (default 1)
     model:str=None,           # hub id or local folder of an SD 1.x model, or `tiny` (random weights: proves the install) (default: $STYLUS_MODEL or SD 1.5)
     device:str='auto',        # auto, cpu, cuda, cuda:N or mps
     dtype:str='auto',         # auto, float32, float16 or bfloat16
@@ -189,17 +212,17 @@ def cache_style_command(
     "Invert STYLE once and save its attention features, to pass to `stylus transfer` in place of the recording."
     from stylus.audio import StylusError
     from stylus.attention import is_style_cache
-    _check_settings(device, dtype, steps=steps, style_offset=style_offset)
+    _check_settings(device, dtype, steps=steps, style_offset=style_offset, style_windows=style_windows)
     out = Path(output).expanduser()
     if not is_style_cache(out): raise StylusError(f"A style cache is a .safetensors file; give -o ending in .safetensors, not {out.name}.")
     _check_outputs([out], [style], overwrite, audio=False)
     _check_inputs([style])
     pipe, _ = load_model(model, device, dtype, quiet)
-    with _undone_on_failure(out): pipe.cache_style(style, out, steps=steps, style_offset=style_offset, quiet=quiet)
+    with _undone_on_failure(out): pipe.cache_style(style, out, steps=steps, style_offset=style_offset, style_windows=style_windows, quiet=quiet)
     if not quiet: print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB)")
     return out
 
-cache_style_command.cli = {'output': dict(required=True, short=['-o'])}
+cache_style_command.cli = {'output': dict(required=True, short=['-o']), 'style_windows': dict(metavar='N')}
 
 # %% ../nbs/08_cli.ipynb #cdc663e3
 def _hub_cached(repo:str) -> str:
