@@ -18,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from .audio import (StylusError, read_audio, load_audio, shipped_clips, resampled_frames, is_out_of_memory,
                           SpectrogramParams, stft, mel_from_stft, n_windows, show_mel)
+from .guidance import StyleSchedule
 from .pipeline import PRESETS, StylusPipeline, TransferResult, make_config, expected_unet_passes
 
 # %% auto #0
@@ -129,18 +130,47 @@ def _slider(kind, description, value, lo, hi, step, fmt=None):
 
 # %% ../nbs/09_app.ipynb #9b5a7001
 class _StyleRow:
-    "One style: an enable checkbox, a picker and a blend weight."
+    "One style: an enable checkbox, a picker and a blend weight (greyed out while a schedule sets the weights)."
     def __init__(self, i:int, clip:str, on:bool, on_error):
         self.enabled = W.Checkbox(value=on, indent=False, layout=W.Layout(width='24px'))
         self.picker = AudioPicker(f'style {i}', clip, on_error)
         self.weight = _slider(W.FloatSlider, 'weight', 1.0, 0, 1, 0.05, '.2f')
+        self.scheduled = False
         self.enabled.observe(lambda _: self._grey(), 'value'); self._grey()
         self.box = _row(self.enabled, self.picker.box, self.weight)
-    def _grey(self): self.picker.disabled = self.weight.disabled = not self.enabled.value
+    def _grey(self):
+        self.picker.disabled = not self.enabled.value
+        self.weight.disabled = not self.enabled.value or self.scheduled
+
+# %% ../nbs/09_app.ipynb #3472e60e
+_SMALL = {'description_width': '70px'}   # the schedule's labels, the longest 'start (s)'
+
+class _ScheduleRow:
+    "The app's two-point schedule: 'change style over time' from one enabled style to another, between two times."
+    def __init__(self):
+        self.on = W.Checkbox(value=False, description='change style over time', indent=False, layout=W.Layout(width='190px'))
+        pick = lambda d: W.Dropdown(options=[], description=d, style=_SMALL, layout=W.Layout(width='260px', max_width='100%'))
+        time = lambda d, v: W.BoundedFloatText(value=v, min=0, max=24 * 3600, step=0.5, description=d, style=_SMALL,
+                                               layout=W.Layout(width='150px', max_width='100%'))
+        self.source, self.target, self.start, self.end = pick('from'), pick('to'), time('start (s)', 0.0), time('end (s)', 5.0)
+        for w, c in [(self.start, 'stylus-schedule-start'), (self.end, 'stylus-schedule-end'), (self.on, 'stylus-schedule')]: w.add_class(c)
+        self.on.observe(lambda _: self._grey(), 'value'); self._grey()
+        self.box = _row(self.on, self.source, self.target, self.start, self.end)
+    def _grey(self):
+        for w in (self.source, self.target, self.start, self.end): w.disabled = not self.on.value
+
+    def choices(self, rows:list):
+        "Offer the enabled ones of `rows` (`_StyleRow`s) as from- and to-style, keeping the choices that are still there."
+        opts = [(f'{i + 1}: {r.picker.dropdown.label}', i) for i, r in enumerate(rows) if r.enabled.value]
+        ids, (src, dst) = [i for _, i in opts], (self.source.value, self.target.value)
+        self.source.options, self.target.options = opts, opts
+        self.source.value = src if src in ids else (ids[0] if ids else None)
+        rest = [i for i in ids if i != self.source.value]
+        self.target.value = dst if dst in ids and dst != self.source.value else (rest[0] if rest else self.source.value)
 
 # %% ../nbs/09_app.ipynb #9b5a7002
 class StylusApp:
-    "A Jupyter app for Stylus: content, up to four weighted styles, preset and sliders, Run, and the results to hear and see."
+    "A Jupyter app for Stylus: content, up to four weighted styles (or one style changing into another), preset and sliders, Run, and the results to hear and see."
     def __init__(self, pipe:StylusPipeline|None=None, # a loaded pipeline; None loads `model` on the first Run
                  model:str|None=None,  # hub id or local folder of an SD 1.x model (default: $STYLUS_MODEL or SD 1.5)
                  device:str='auto',    # 'auto', 'cuda', 'mps' or 'cpu', for a model loaded by the app
@@ -153,6 +183,10 @@ class StylusApp:
         self.seconds.tooltip = 'keep only the first seconds of the content (0 keeps all)'
         self.styles = [_StyleRow(i + 1, c, i == 0, report)
                        for i, c in enumerate(['bach_violin', 'bach_clarinet', 'bach_flute', 'bach_piano'])]
+        self.schedule = _ScheduleRow()
+        self.style_windows = _slider(W.IntSlider, 'style windows', 1, 1, 4, 1)
+        self.style_windows.style.description_width = '105px'
+        self.style_windows.tooltip = "take each style from its N loudest 5.12 s windows (more of the reference's sound)"
         self.preset = W.Dropdown(options=[*PRESETS, 'custom'], value='paper', description='preset',
                                  style=_LABEL, layout=W.Layout(width='320px', max_width='100%'))
         self.alpha = _slider(W.FloatSlider, 'alpha', 0.9, 0, 2, 0.05, '.2f')
@@ -168,6 +202,10 @@ class StylusApp:
         for s in (self.alpha, self.gamma, self.temperature): s.observe(lambda change: self._slider_moved(change), 'value')
         for picker in [self.content, *(s.picker for s in self.styles)]:   # another choice, or a good upload, clears an upload's error
             picker.dropdown.observe(lambda _: setattr(self.upload_error, 'value', ''), 'value')
+        for s in self.styles:   # the schedule offers the enabled styles, by their current names
+            for w in (s.enabled, s.picker.dropdown): w.observe(lambda _: self.schedule.choices(self.styles), 'value')
+        self.schedule.choices(self.styles)
+        self.schedule.on.observe(lambda _: self._scheduled(), 'value')
         self.run_button.on_click(lambda _: self.run())
         self.widget = self._layout()
 
@@ -176,13 +214,20 @@ class StylusApp:
         for line in (self.error, self.upload_error): line.add_class('stylus-error')
         app = W.VBox([
             head('Content'), _row(self.content.box, self.seconds, W.HTML('<small>&nbsp;0 keeps the whole clip</small>')),
-            head('Styles'), *[s.box for s in self.styles], self.upload_error,
+            head('Styles'), *[s.box for s in self.styles], self.schedule.box,
+            _row(self.style_windows, W.HTML('<small>&nbsp;1 is one 5.12 s window of each style</small>')), self.upload_error,
             head('Settings'), _row(self.preset, self.alpha, self.gamma, self.temperature, self.steps),
             _row(self.run_button, self.progress, self.status), self.error,
             _row(self.out_content, self.out_styles, self.out_result, align_items='flex-start')])
         return app.add_class('stylus-app')
 
     def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
+
+# %% ../nbs/09_app.ipynb #3bee2bff
+@patch
+def _scheduled(self:StylusApp):
+    "Grey the weight sliders out while the schedule sets the weights, and back in when it is off."
+    for s in self.styles: s.scheduled = self.schedule.on.value; s._grey()
 
 # %% ../nbs/09_app.ipynb #a6c7111f
 @patch
@@ -208,6 +253,7 @@ class _Inputs:
     content:object; content_label:str; content_audio:tuple  # source for the pipeline, its label, (audio, rate)
     styles:list; style_labels:list; weights:list            # the enabled styles with weight > 0
     preset:str|None; settings:dict                          # preset name (None for custom) and slider values
+    schedule:StyleSchedule|None=None                        # the two-point schedule (then `weights` is None)
 
 # %% ../nbs/09_app.ipynb #9aad0001
 @patch
@@ -221,13 +267,27 @@ def _inputs(self:StylusApp) -> _Inputs:
         src = (audio, rate)
     on = [s for s in self.styles if s.enabled.value]
     if not on: raise StylusError("No style is enabled; tick the box of at least one style.")
-    used = [s for s in on if s.weight.value > 0]
+    used, schedule = self._schedule(audio.shape[-1] / rate) if self.schedule.on.value else ([s for s in on if s.weight.value > 0], None)
     if not used: raise StylusError("Every enabled style has weight 0; raise the weight of at least one style.")
     preset = self.preset.value if self.preset.value in PRESETS else None
-    settings = dict(alpha=self.alpha.value, gamma=self.gamma.value, temperature=self.temperature.value, steps=self.steps.value)
+    settings = dict(alpha=self.alpha.value, gamma=self.gamma.value, temperature=self.temperature.value, steps=self.steps.value,
+                    style_windows=self.style_windows.value)
     make_config(preset, **settings)                 # settings errors now, before any work
     return _Inputs(src, label, (audio, rate), [s.picker.value[1] for s in used], [s.picker.value[0] for s in used],
-                   [s.weight.value for s in used], preset, settings)
+                   None if schedule else [s.weight.value for s in used], preset, settings, schedule)
+
+# %% ../nbs/09_app.ipynb #2b1dc250
+@patch
+def _schedule(self:StylusApp, duration:float # seconds of the content the run takes
+             ) -> tuple[list, StyleSchedule]:  # the from- and to-style's rows, and the schedule over those two
+    "The schedule the controls describe, `StyleSchedule.ramp`; raises `StylusError` for a choice the user must change."
+    sch = self.schedule
+    if sum(s.enabled.value for s in self.styles) < 2: raise StylusError("Changing the style over time needs two styles; tick a second style.")
+    if sch.source.value == sch.target.value: raise StylusError("The schedule goes from a style to the same style; choose two different styles.")
+    start, end = sch.start.value, sch.end.value
+    if start > end: raise StylusError(f"The schedule's start ({start:g} s) is after its end ({end:g} s); make start at most end (equal: a step).")
+    if end > duration: raise StylusError(f"The schedule's end ({end:g} s) is past the end of the content ({duration:.2f} s); lower the end or raise `seconds`.")
+    return [self.styles[sch.source.value], self.styles[sch.target.value]], StyleSchedule.ramp(start, end, 2, 0, 1).check(2, duration)
 
 # %% ../nbs/09_app.ipynb #2c6bfc92
 @patch
@@ -265,13 +325,14 @@ def _panel(self:StylusApp, title:str, audio:np.ndarray, rate:int, window=None) -
 # %% ../nbs/09_app.ipynb #8e11b001
 @patch
 def _show_styles(self:StylusApp, inp:_Inputs, audios:list, offsets:list|None=None):
-    "The styles column; once the run has chosen them, each style's window is outlined."
+    "The styles column; once the run has chosen them, each style's (first) window is outlined."
     p, n = self.pipe.params if self.pipe is not None else SpectrogramParams(), len(inp.styles)
     span = p.n_frames * p.hop_length / p.sample_rate
+    if inp.schedule is not None: notes = [f' (alone until {inp.schedule.times[0]:g} s)', f' (alone from {inp.schedule.times[-1]:g} s)']
+    else: notes = [f' (weight {w / sum(inp.weights):.2f})' if n > 1 else '' for w in inp.weights]
     self.out_styles.children = [W.HTML('<h4>style' + ('s' if n > 1 else '') + '</h4>'), *[
-        self._panel(label + (f' (weight {w / sum(inp.weights):.2f})' if n > 1 else ''), a, r,
-                    None if not offsets or offsets[i] is None else (offsets[i], min(offsets[i] + span, a.shape[-1] / r)))
-        for i, (label, w, (a, r)) in enumerate(zip(inp.style_labels, inp.weights, audios))]]
+        self._panel(label + note, a, r, None if not offsets or offsets[i] is None else (offsets[i], min(offsets[i] + span, a.shape[-1] / r)))
+        for i, (label, note, (a, r)) in enumerate(zip(inp.style_labels, notes, audios))]]
 
 # %% ../nbs/09_app.ipynb #8e11b002
 def _red(message:str) -> str:
@@ -314,6 +375,7 @@ def _message(e:BaseException) -> str:
 def _result_title(inp:_Inputs) -> str:
     "The result's title: the content 'in the style of' the styles, by name."
     names = inp.style_labels
+    if inp.schedule is not None: return f"{inp.content_label} in the style of {names[0]}, then {names[1]}"
     return f"{inp.content_label} in the style of {names[0] if len(names) == 1 else ', '.join(names[:-1]) + ' and ' + names[-1]}"
 
 # %% ../nbs/09_app.ipynb #5eb8f001
@@ -332,7 +394,8 @@ def run(self:StylusApp) -> TransferResult|None:
         total = self._expected_passes(inp)
         self.status.value = f'running: {total} U-Net passes...'
         with self._counting(total):
-            res = pipe.transfer(inp.content, inp.styles, weights=inp.weights, preset=inp.preset, quiet=True, **inp.settings)
+            res = pipe.transfer(inp.content, inp.styles, weights=inp.weights, schedule=inp.schedule, preset=inp.preset, quiet=True,
+                                **inp.settings)
         res.settings.update(content=inp.content_label, styles=inp.style_labels)
         self._show_styles(inp, styles, res.settings.get('style_offsets_seconds'))
         self.progress.max, self.progress.value, self.progress.bar_style = max(self.passes, 1), max(self.passes, 1), 'success'
