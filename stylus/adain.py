@@ -5,12 +5,13 @@
 # %% ../nbs/03_adain.ipynb #64529b0c
 from __future__ import annotations
 from typing import Sequence
+import numpy as np
 import torch
 
 from .audio import StylusError
 
 # %% auto #0
-__all__ = ['normalize_weights', 'channel_stats', 'adain']
+__all__ = ['normalize_weights', 'weight_groups', 'channel_stats', 'style_stats', 'adain']
 
 # %% ../nbs/03_adain.ipynb #c9c22122
 def normalize_weights(weights:Sequence[float]|None, # one weight per style, or None for equal weights
@@ -27,6 +28,19 @@ def normalize_weights(weights:Sequence[float]|None, # one weight per style, or N
     if total <= 0: raise StylusError(f"At least one weight must be positive: {w}.")
     return [x / total for x in w]
 
+# %% ../nbs/03_adain.ipynb #05fd506c
+def weight_groups(weights, # None, one weight per style, or one such row per item of the batch
+                  n:int,   # the number of styles
+                  items:int # the number of items in the batch
+                 ) -> list[tuple[list[float], list[int]]]: # (normalised weights, the items that have them), in first-seen order
+    "The batch's items grouped by their blend weights (one group when all share them)."
+    rows = weights is not None and len(weights) > 0 and isinstance(weights[0], (list, tuple, torch.Tensor, np.ndarray))
+    if not rows: return [(normalize_weights(weights, n), list(range(items)))]
+    if len(weights) != items: raise StylusError(f"Give one row of weights per item: {len(weights)} rows for {items} items.")
+    groups = {}
+    for i, w in enumerate(weights): groups.setdefault(tuple(normalize_weights(w, n)), []).append(i)
+    return [(list(w), idx) for w, idx in groups.items()]
+
 # %% ../nbs/03_adain.ipynb #2f7e3bbb
 def channel_stats(z:torch.Tensor, # latents shaped (batch, channels, height, width)
                  ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -35,16 +49,26 @@ def channel_stats(z:torch.Tensor, # latents shaped (batch, channels, height, wid
     return z.mean((-2, -1), keepdim=True), z.std((-2, -1), keepdim=True, correction=0)
 
 # %% ../nbs/03_adain.ipynb #3d362c39
+def style_stats(style # style latents: a tensor (styles, channels, h, w), or one tensor (windows, channels, h, w) per style
+               ) -> tuple[torch.Tensor, torch.Tensor]: # mean and std per style and channel, (styles, channels, 1, 1)
+    "Each style's channel statistics; a style drawn from several windows pools them over all its windows."
+    if isinstance(style, torch.Tensor): return channel_stats(style)
+    pooled = [channel_stats(s if s.shape[0] == 1 else s.transpose(0, 1).reshape(1, s.shape[1], -1, s.shape[-1])) for s in style]
+    return torch.cat([m for m, _ in pooled]), torch.cat([sd for _, sd in pooled])
+
 def adain(content:torch.Tensor, # content latents, (batch, channels, height, width)
-          style:torch.Tensor,   # style latents, (styles, channels, h, w); any spatial size
-          weights:Sequence[float]|None=None, # blend weights of the styles (default: equal)
+          style,                # style latents, (styles, channels, h, w), or a list of one (windows, channels, h, w) per style
+          weights=None,         # blend weights of the styles (default: equal), or one row per content item (a schedule)
           eps:float=1e-6        # floor of the content's standard deviation (a constant channel stays finite)
          ) -> torch.Tensor:
     "Re-normalise each content latent to the (weighted) per-channel mean and std of the style latents."
-    if content.ndim != 4 or style.ndim != 4 or content.shape[1] != style.shape[1]:
-        raise StylusError(f"AdaIN needs latents shaped (batch, channels, h, w) with equal channels, not {tuple(content.shape)} and {tuple(style.shape)}.")
-    w = torch.tensor(normalize_weights(weights, style.shape[0]), device=style.device).view(-1, 1, 1, 1)
+    shapes = [tuple(s.shape) for s in ([style] if isinstance(style, torch.Tensor) else style)]
+    if content.ndim != 4 or any(len(s) != 4 or s[1] != content.shape[1] for s in shapes):
+        raise StylusError(f"AdaIN needs latents shaped (batch, channels, h, w) with equal channels, not {tuple(content.shape)} and {', '.join(map(str, shapes))}.")
+    ms, ss = style_stats(style)
     mc, sc = channel_stats(content)
-    ms, ss = channel_stats(style)
-    ms, ss = (w * ms).sum(0), (w * ss).sum(0)
-    return ((content.float() - mc) / sc.clamp_min(eps) * ss + ms).to(content.dtype)
+    out = torch.empty(content.shape, dtype=content.dtype, device=content.device)
+    for w, idx in weight_groups(weights, ms.shape[0], content.shape[0]):
+        w, i = torch.tensor(w, device=ms.device).view(-1, 1, 1, 1), idx if len(idx) < content.shape[0] else slice(None)
+        out[i] = ((content[i].float() - mc[i]) / sc[i].clamp_min(eps) * (w * ss).sum(0) + (w * ms).sum(0)).to(content.dtype)
+    return out

@@ -96,6 +96,20 @@ def select(self:FeatureRecord, idx) -> FeatureRecord:
     r.noise = None if self.noise is None else self.noise[idx]
     return r
 
+# %% ../nbs/02_attention.ipynb #ca6b0cbf
+@patch(as_prop=True)
+def windows(self:FeatureRecord) -> int:
+    "How many windows of a recording each item's tokens come from (1 unless the record was made by `concat`)."
+    return int(self.meta.get('windows', 1))
+
+@patch
+def concat(self:FeatureRecord) -> FeatureRecord:
+    "One item whose tokens are all the record's items' tokens in order: N windows of a style as one style."
+    r = FeatureRecord(self.dtype, self.device, {**self.meta, 'windows': self.batch_size * self.windows})
+    r.features = {l: {t: x.reshape(1, -1, x.shape[-1]) for t, x in d.items()} for l, d in self.features.items()}
+    r.noise = self.noise   # all N windows' noise: AdaIN pools the style's statistics over them
+    return r
+
 # %% ../nbs/02_attention.ipynb #98cac35b
 @patch
 def save(self:FeatureRecord, path) -> Path:

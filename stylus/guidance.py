@@ -4,24 +4,30 @@
 
 # %% ../nbs/04_guidance.ipynb #fe34ce8f
 from __future__ import annotations
+import bisect, csv, io, json, math, os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 import torch
+from fastcore.basics import patch
 
-from .adain import normalize_weights
+from .audio import StylusError, SpectrogramParams, n_windows
+from .adain import normalize_weights, weight_groups
 
 # %% auto #0
-__all__ = ['StyleGuidance']
+__all__ = ['StyleGuidance', 'StyleSchedule', 'as_schedule']
 
 # %% ../nbs/04_guidance.ipynb #64e2b3c9
 @dataclass
 class StyleGuidance:
     "Combines the content branch and the style branches of an injected attention layer."
     alpha:float=0.9              # style strength: 0 keeps the content, 1 is the plain swap, >1 extrapolates
-    weights:Sequence[float]|None=None # blend weights, one per style (normalised to sum 1; default equal)
+    weights:Sequence|None=None   # blend weights, one per style (normalised to sum 1; default equal), or one row per batch item
     n_styles:int=1               # number of styles
     def __post_init__(self):
-        self.weights = normalize_weights(self.weights, self.n_styles)
+        rows = self.weights is not None and len(self.weights) and isinstance(self.weights[0], (list, tuple))
+        self.groups = weight_groups(self.weights, self.n_styles, len(self.weights) if rows else 0)
+        self.weights = [w for w, _ in self.groups][0] if len(self.groups) == 1 else [list(map(float, r)) for r in self.weights]
         self.alpha = float(self.alpha)
 
     @property
@@ -36,8 +42,153 @@ class StyleGuidance:
     def __call__(self, a_content:torch.Tensor|None, a_styles:Sequence[torch.Tensor]) -> torch.Tensor:
         "The guided attention output from the content branch and one branch per style."
         if not self.needs_styles: return a_content
-        if len(a_styles) != len(self.weights):
-            raise ValueError(f"{len(a_styles)} style branches for {len(self.weights)} weights")
-        blend = sum(w * a for w, a in zip(self.weights, a_styles) if w)
+        if len(a_styles) != self.n_styles:
+            raise ValueError(f"{len(a_styles)} style branches for {self.n_styles} weights")
+        if len(self.groups) == 1: blend = sum(w * a for w, a in zip(self.groups[0][0], a_styles) if w)
+        else:                     # a schedule: each group of batch items with its own weights, each as the plain case
+            blend = torch.empty_like(a_styles[0])
+            for ws, idx in self.groups: blend[idx] = sum(w * a[idx] for w, a in zip(ws, a_styles) if w)
         if not self.needs_content: return blend
         return a_content + self.alpha * (blend - a_content)
+
+# %% ../nbs/04_guidance.ipynb #20fcda08
+def _seconds(v, where:str) -> float:
+    "A time in seconds from a number or text: `90`, `90.5`, `1:30`, `1:30.5`, `0:01:30`."
+    if isinstance(v, str):
+        parts = v.strip().split(':')
+        try: nums = [float(p) for p in parts]
+        except ValueError: nums = None
+        if not nums or len(nums) > 3 or any(not 0 <= x < 60 for x in nums[1:]) or not all(map(math.isfinite, nums)):
+            raise StylusError(f"{where}: {v!r} is not a time; give seconds (90.5) or minutes:seconds (1:30.5).")
+        return sum(x * 60 ** k for k, x in enumerate(reversed(nums)))
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise StylusError(f"{where}: {v!r} is not a time; give seconds (90.5) or minutes:seconds (1:30.5).")
+    return float(v)
+
+def _clock(t:float) -> str:
+    "Seconds as the schedule's messages write them: '30 s' or '1:30 (90 s)'."
+    return f"{t:g} s" if t < 60 else f"{int(t // 60)}:{t % 60:04.1f} ({t:g} s)"
+
+# %% ../nbs/04_guidance.ipynb #58587589
+@dataclass
+class StyleSchedule:
+    "Blend weights of the styles over time: points (seconds, one weight per style), linear between them, constant outside."
+    times:Sequence[float]          # seconds into the content, not decreasing; two equal times are a step
+    weights:Sequence[Sequence[float]] # one row per time, one weight per style (non-negative, not all zero; any scale)
+
+    def __post_init__(self):
+        if not len(self.times): raise StylusError("The schedule has no points; give at least one time with one weight per style.")
+        if len(self.times) != len(self.weights):
+            raise StylusError(f"The schedule has {len(self.times)} times and {len(self.weights)} rows of weights; give one row per time.")
+        self.times = [_seconds(t, f"The schedule's point {i + 1}") for i, t in enumerate(self.times)]
+        self.weights = [[float(x) for x in w] for w in self.weights]
+        for i, (t, w) in enumerate(zip(self.times, self.weights)):
+            at = f"The schedule's point {i + 1} (at {_clock(t)})"
+            if t < 0: raise StylusError(f"{at} is before the start; times are seconds from 0.")
+            if i and t < self.times[i - 1]: raise StylusError(f"The schedule's times must not go back: point {i + 1} is at {_clock(t)}, after {_clock(self.times[i - 1])}.")
+            if i > 1 and t == self.times[i - 2]: raise StylusError(f"The schedule has three points at {_clock(t)}; a step takes two (the weights before and after it).")
+            if len(w) != len(self.weights[0]): raise StylusError(f"{at} has {len(w)} weights and point 1 has {len(self.weights[0])}; give one weight per style at every point.")
+            try: normalize_weights(w, len(w))
+            except StylusError as e: raise StylusError(f"{at}: {str(e)[0].lower()}{str(e)[1:]}") from None
+
+    @property
+    def n_styles(self) -> int: "Weights per point." ; return len(self.weights[0])
+
+    def check(self, n_styles:int, # the number of styles of the transfer
+              duration:float|None=None # the content's length in seconds (None: not checked)
+             ) -> StyleSchedule:
+        "The schedule, if it fits `n_styles` styles and a content of `duration` seconds; else one `StylusError` sentence."
+        if self.n_styles != n_styles:
+            raise StylusError(f"The schedule gives {self.n_styles} weight{'s' * (self.n_styles != 1)} per point for {n_styles} style{'s' * (n_styles != 1)}; give one weight per style.")
+        if duration is not None and self.times[-1] > duration + 1e-9:
+            i = next(i for i, t in enumerate(self.times) if t > duration + 1e-9)
+            raise StylusError(f"The schedule's point {i + 1} is at {_clock(self.times[i])}, beyond the end of the content, {_clock(round(duration, 2))}.")
+        return self
+
+    def at(self, seconds:float) -> list[float]:
+        "The normalised weights at `seconds`: linear between points, the later side at a step, constant outside."
+        rows = [normalize_weights(w, self.n_styles) for w in self.weights]
+        k = bisect.bisect_right(self.times, seconds) - 1        # the last point at or before `seconds`
+        if k < 0: return rows[0]
+        if k == len(rows) - 1: return rows[-1]
+        f = (seconds - self.times[k]) / (self.times[k + 1] - self.times[k])
+        return [a + f * (b - a) for a, b in zip(rows[k], rows[k + 1])]
+
+    def to_json(self) -> list[dict]:
+        "The points as JSON-ready dicts (what a transfer's settings record)."
+        return [{'time': t, 'weights': w} for t, w in zip(self.times, self.weights)]
+
+# %% ../nbs/04_guidance.ipynb #4144f0ef
+@patch
+def window_weights(self:StyleSchedule, frames:int, # frames of the content's mel-spectrogram
+                   params:SpectrogramParams|None=None # the codec's windows (`n_frames`, `overlap`, `hop_length`)
+                  ) -> list[list[float]]: # one row of normalised weights per window
+    "The weights of each window of a content of `frames` frames: the schedule at the window's centre."
+    p = params or SpectrogramParams()
+    starts = [w * p.stride for w in range(n_windows(frames, p))]
+    return [self.at((s + min(s + p.n_frames, frames)) / 2 * p.frame_seconds) for s in starts]
+
+# %% ../nbs/04_guidance.ipynb #cf60cba7
+def _points(rows:list, where:str) -> StyleSchedule:
+    "A schedule from rows `[time, w1, w2, ...]` or dicts `{'time': t, 'weights': [...]}`."
+    times, weights = [], []
+    for i, r in enumerate(rows):
+        if isinstance(r, dict) and set(r) >= {'time', 'weights'} and isinstance(r['weights'], (list, tuple)): t, w = r['time'], r['weights']
+        elif isinstance(r, (list, tuple)) and len(r) >= 2: t, w = r[0], r[1:]
+        else: raise StylusError(f"{where}, point {i + 1}: give a time and one weight per style, e.g. [30, 1, 0] or {{\"time\": 30, \"weights\": [1, 0]}}.")
+        if any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in w):
+            raise StylusError(f"{where}, point {i + 1}: the weights {list(w)} are not all numbers.")
+        times.append(t); weights.append(w)
+    return StyleSchedule(times, weights)
+
+def _csv_rows(text:str, where:str) -> list:
+    "CSV rows as `[time, w1, ...]` (time as text): a header row, blank lines and `#` comments left out."
+    rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r) and not r[0].lstrip().startswith('#')]
+    out = []
+    for n, r in enumerate(rows):
+        cells = [c.strip() for c in r]
+        try: w = [float(c) for c in cells[1:]]
+        except ValueError:
+            if n == 0 and not any(ch.isdigit() for ch in cells[0]): continue   # the header: time,piano,violin
+            raise StylusError(f"{where}, row {n + 1}: the weights {cells[1:]} are not all numbers.") from None
+        out.append([cells[0], *w])
+    return out
+
+@patch(cls_method=True)
+def read(cls:StyleSchedule, path) -> StyleSchedule:
+    "A schedule from a `.csv` file (`time,style1,style2,...` rows, an optional header) or a `.json` file (a list of points)."
+    path = Path(path).expanduser()
+    if path.suffix.lower() not in ('.csv', '.json'): raise StylusError(f"A schedule is a .csv or .json file, not {path.name}.")
+    if not path.is_file(): raise StylusError(f"No schedule file at {path}: check the path.")
+    try: text = path.read_text(encoding='utf-8-sig')
+    except PermissionError: raise StylusError(f"Cannot read {path}: permission denied.") from None
+    except (UnicodeDecodeError, OSError) as e: raise StylusError(f"Cannot read the schedule {path}: it is not a text file ({type(e).__name__}).") from None
+    if path.suffix.lower() == '.csv': return _points(_csv_rows(text, str(path)), str(path))
+    try: data = json.loads(text)
+    except json.JSONDecodeError as e: raise StylusError(f"The schedule {path} is not valid JSON ({e.msg} at line {e.lineno}).") from None
+    if isinstance(data, dict) and 'points' in data: data = data['points']
+    if not isinstance(data, list): raise StylusError(f"The schedule {path} holds no list of points; see `StyleSchedule.read`.")
+    return _points(data, str(path))
+
+def as_schedule(x, # a `StyleSchedule`, the path of a .csv/.json schedule, or a list of `(time, weights)` pairs / point dicts
+               ) -> StyleSchedule:
+    "A `StyleSchedule` from any of the forms a transfer accepts."
+    if isinstance(x, StyleSchedule): return x
+    if isinstance(x, (str, os.PathLike)): return StyleSchedule.read(x)
+    if isinstance(x, (list, tuple)):
+        return _points([[p[0], *p[1]] if isinstance(p, (list, tuple)) and len(p) == 2 and isinstance(p[1], (list, tuple)) else p for p in x], 'The schedule')
+    raise StylusError(f"A schedule is a StyleSchedule, a .csv/.json file or a list of (time, weights) pairs, not {type(x).__name__}.")
+
+# %% ../nbs/04_guidance.ipynb #979adc03
+@patch(cls_method=True)
+def ramp(cls:StyleSchedule, start:float, # seconds where the change begins (the source style alone before)
+         end:float,                      # seconds where it is complete (the target style alone after); `end == start` is a step
+         n_styles:int=2,                 # the number of styles of the transfer
+         source:int=0,                   # index of the style at the start
+         target:int=1                    # index of the style at the end
+        ) -> StyleSchedule:
+    "A two-point schedule: style `source` alone until `start`, style `target` alone from `end`, linear in between."
+    for name, i in (('source', source), ('target', target)):
+        if not 0 <= i < n_styles: raise StylusError(f"The {name} style must be one of the {n_styles} styles (0..{n_styles - 1}), not {i}.")
+    one = lambda i: [1.0 if j == i else 0.0 for j in range(n_styles)]
+    return cls([start, end], [one(source), one(target)])
