@@ -11,19 +11,20 @@ from pathlib import Path
 from fastcore.imports import IN_NOTEBOOK
 from tqdm.auto import tqdm
 
-from .audio import StylusError, save_json, is_out_of_memory, write_atomic
+from .audio import StylusError, save_json, is_out_of_memory, write_atomic, audio_info
 from .adain import normalize_weights
+from .guidance import StyleSchedule
 from .pipeline import StylusConfig, make_config
 from .cli import command_parser, load_model, quiet_libraries
 
 # %% auto #0
 __all__ = ['EVAL_COLUMNS', 'AUDIO_SUFFIXES', 'parse_setting', 'BatchRow', 'make_row', 'read_manifest', 'folder_rows',
-           'file_sha256', 'style_key', 'style_cache', 'UNetPasses', 'sidecar', 'row_inputs', 'row_settings', 'is_done',
-           'run_row', 'shard_rows', 'process_state', 'run_batch', 'batch_command', 'main']
+           'file_sha256', 'style_key', 'style_cache', 'UNetPasses', 'sidecar', 'row_schedule', 'row_inputs',
+           'row_settings', 'is_done', 'run_row', 'shard_rows', 'process_state', 'run_batch', 'batch_command', 'main']
 
 # %% ../nbs/13_batch.ipynb #457fe927
 EVAL_COLUMNS = ('ground_truth', 'score', 'system', 'style_label') # the evaluation manifest's own columns, passed through
-_ROW_COLUMNS = ('id', 'content', 'style', 'weights', 'output', 'preset')
+_ROW_COLUMNS = ('id', 'content', 'style', 'weights', 'schedule', 'output', 'preset')
 
 def _parse_bool(s:str) -> bool:
     v = str(s).strip().lower()
@@ -61,6 +62,7 @@ class BatchRow:
     preset:str|None=None  # a name from `PRESETS` (None: 'paper')
     settings:dict=field(default_factory=dict) # `StylusConfig` settings overriding the preset
     extra:dict=field(default_factory=dict)    # other columns (the evaluation's), passed to the results
+    schedule:Path|None=None # a .csv/.json schedule of the styles' weights over time (then no `weights`)
 
     def config(self) -> StylusConfig:
         "The settings this row runs with."
@@ -110,12 +112,14 @@ def make_row(rec:dict,               # the row's cells, by column name
         if weights is not None: normalize_weights(weights, len(styles))
         make_config(preset, **settings)
     except (StylusError, ValueError, TypeError) as e: raise StylusError(f"{where}: {e}") from None
+    schedule = str(rec.get('schedule') or '').strip() or None
+    if schedule and weights: raise StylusError(f"{where}: give weights or a schedule, not both; the schedule sets the weights at each time.")
     content = _resolve(base, str(content).strip())
     styles = [_resolve(base, s) for s in styles]
     output = _resolve(base, rec['output']) if str(rec.get('output') or '').strip() else out/_output_name(content, styles, suffix)
     rid = str(rec['id']).strip() if str(rec.get('id') or '').strip() else str(index)
     extra = {k: rec[k] for k in EVAL_COLUMNS if k in rec}
-    return BatchRow(rid, content, styles, output, weights, preset, settings, extra)
+    return BatchRow(rid, content, styles, output, weights, preset, settings, extra, schedule and _resolve(base, schedule))
 
 # %% ../nbs/13_batch.ipynb #8f193e73
 def _records(path:Path) -> list[tuple[str, dict]]:
@@ -249,13 +253,21 @@ def sidecar(output) -> Path:
     "The settings file beside an output, as `stylus transfer` writes it: `OUTPUT.json`."
     return Path(output).with_name(Path(output).name + '.json')
 
+def row_schedule(row:BatchRow) -> StyleSchedule|None:
+    "The row's schedule, read and checked against its styles and its content's length (None without one)."
+    if row.schedule is None: return None
+    return StyleSchedule.read(row.schedule).check(len(row.styles), audio_info(row.content).duration)
+
 def row_inputs(row:BatchRow, memo:dict|None=None) -> dict:
-    "The row's inputs by content hash."
-    return {'content': file_sha256(row.content, memo), 'styles': [file_sha256(s, memo) for s in row.styles]}
+    "The row's inputs by content hash (the schedule file's too, if it has one)."
+    return {'content': file_sha256(row.content, memo), 'styles': [file_sha256(s, memo) for s in row.styles],
+            **({'schedule': file_sha256(row.schedule, memo)} if row.schedule is not None else {})}
 
 def row_settings(row:BatchRow, model_id:str) -> dict:
-    "The settings that decide the row's output, as the sidecar records them."
-    return {**asdict(row.config()), 'weights': normalize_weights(row.weights, len(row.styles)), 'model': model_id}
+    "The settings that decide the row's output, as the sidecar records them (the schedule's points in place of weights)."
+    plan = row_schedule(row)
+    blend = {'schedule': plan.to_json()} if plan else {'weights': normalize_weights(row.weights, len(row.styles))}
+    return {**asdict(row.config()), **blend, 'model': model_id}
 
 def is_done(row:BatchRow, inputs:dict, settings:dict) -> bool:
     "Are the row's output and sidecar there, recording these inputs and settings?"
@@ -292,9 +304,11 @@ def _transfer_row(pipe, row:BatchRow, cache_dir:Path, quiet:bool, memo:dict, res
     for s in row.styles:
         c, new = style_cache(pipe, s, config, cache_dir, memo); caches.append(c); made += new
     res['style_inversions'], t_styles = made, time.perf_counter() - t0
-    result = pipe.transfer(str(row.content), [str(c) for c in caches], weights=row.weights, preset=row.preset, quiet=quiet, **row.settings)
+    result = pipe.transfer(str(row.content), [str(c) for c in caches], weights=row.weights, preset=row.preset, quiet=quiet,
+                           schedule=row_schedule(row), **row.settings)
     info = result.info()
     info['settings'].update(styles=[str(s) for s in row.styles], style_caches=[str(c) for c in caches])
+    if row.schedule is not None: info['settings']['schedule_file'] = str(row.schedule)
     info['inputs'] = res.pop('_inputs')
     info['stats']['seconds'] = {'style_inversion': round(t_styles, 3), **info['stats']['seconds']}
     side = sidecar(row.output)
@@ -357,7 +371,8 @@ def _rel(p, base:Path) -> str:
 def _result_line(row:BatchRow, res:dict, base:Path) -> dict:
     "A row's line of the results manifest: the manifest's columns, then what happened."
     return {'id': row.id, 'content': _rel(row.content, base), 'style': [_rel(s, base) for s in row.styles],
-            'weights': row.weights, 'output': _rel(row.output, base), **row.extra, **res}
+            'weights': row.weights, **({'schedule': _rel(row.schedule, base)} if row.schedule is not None else {}),
+            'output': _rel(row.output, base), **row.extra, **res}
 
 def _write_jsonl(path:Path, lines:list[dict]):
     "Write one JSON line per dict to `path` atomically (the shared writer: unique temporary file, then a rename)."
@@ -432,6 +447,7 @@ def batch_command(
     seed:int=None,            # random seed of rows that leave seed empty (default 0)
     batch_size:int=None,      # windows per U-Net batch, for rows that do not set it (default 4)
     style_offset:float=None,  # seconds into the styles where their windows start, for rows that do not set it
+    style_windows:int=None,   # windows of each style (its N loudest), 1..16, for rows that do not set it (default 1)
     model:str=None,           # hub id or local folder of an SD 1.x model (default: $STYLUS_MODEL or SD 1.5)
     device:str='auto',        # auto, cuda, mps or cpu (under accelerate: each process's own GPU)
     dtype:str='auto',         # auto, float32, float16 or bfloat16
@@ -443,7 +459,7 @@ def batch_command(
     if manifest is None and not styles: raise StylusError("Folder mode needs --styles, one or more style recordings or caches.")
     out, cache_dir, results_path = _places(manifest, contents, out, cache, results)
     defaults = _defaults(preset, alpha=alpha, gamma=gamma, temperature=temperature, steps=steps, seed=seed,
-                         batch_size=batch_size, style_offset=style_offset)
+                         batch_size=batch_size, style_offset=style_offset, style_windows=style_windows)
     rows = (read_manifest(manifest, out, defaults, format) if manifest is not None
             else folder_rows(contents, styles, out, defaults, format))
     state = process_state()
