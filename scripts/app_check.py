@@ -4,9 +4,11 @@
 Serves a notebook holding `StylusApp` on the tiny random-weight model with JupyterLab (127.0.0.1, a random token,
 its own config, settings and workspace folders), opens it in headless Chromium (Debian's `/usr/bin/chromium` and
 `/usr/bin/chromedriver`, driven by selenium) with JupyterLab's file browser open beside it, runs the notebook's
-cell, clicks **Run** in the app (2 s of the content, 2 steps) and waits for the result. It fails, with exit 1 and
-one line `app check: failed: ...`, on a missing audio player, an error line in the app, a result title that does
-not name the style, a browser console error (SEVERE), or a layout that does not fit the notebook (a horizontal
+cell, clicks **Run** in the app (2 s of the content, two styles, 2 steps) and waits for the result; after the
+uploads, it ticks "change style over time", types the schedule's end, checks that the weight sliders are greyed
+out and runs again. It fails, with exit 1 and one line `app check: failed: ...`, on a missing audio player, an
+error line in the app, a result title that does not name the style (or, with the schedule, both styles), sliders
+left active under the schedule, a browser console error (SEVERE), or a layout that does not fit the notebook (a horizontal
 scrollbar, a cut-off label or control); on success it prints one line `app check: passed: ...`. It installs
 nothing (it needs `jupyterlab` and `selenium` in this Python, and Debian's `chromium` and `chromium-driver`), is
 bounded in time (3.5 minutes at most; under a minute when all is well), always stops the server, and leaves a
@@ -27,6 +29,7 @@ from stylus.testing import tiny_pipeline
 from stylus.widgets import StylusApp
 app = StylusApp(StylusPipeline.from_pretrained(str(tiny_pipeline()), device='cpu', dtype='float32', verbose=False))
 app.seconds.value, app.steps.value = 2, 2   # a short run: one window, two DDIM steps
+app.styles[1].enabled.value = True          # two styles, for the schedule's run
 app"""
 
 # Inside the page: what a person would see as broken in the app's output area (returned as a list of sentences).
@@ -180,11 +183,13 @@ def check(timeout: float, screenshot: Path, log) -> str:
         title = _js(driver, "const h = [...document.querySelectorAll('.stylus-app b')].map(b => b.textContent).filter(t => t.includes(' in the style')); return h[0] || '';")
         if ' in the style of ' not in title or title.rstrip().endswith('style of'): raise CheckFailed(f'the result title does not name the style: {title!r}')
         _uploads(driver, folder, until)
+        took2 = _scheduled_run(driver, until)
         severe = [e['message'] for e in driver.get_log('browser') if e['level'] == 'SEVERE']
         if severe: raise CheckFailed(f'{len(severe)} browser console error(s): ' + ' || '.join(severe)[:600])
         if problems := _js(driver, LAYOUT_JS): raise CheckFailed('layout with the file browser open: ' + '; '.join(problems)[:600])
         return (f'{players} players, the result in {took:.1f} s after Run (progress seen at {len(seen)} widths), '
-                f'upload errors shown and cleared, file browser open, layout fits, no console errors; screenshot {screenshot}')
+                f'upload errors shown and cleared, a scheduled run in {took2:.1f} s, file browser open, layout fits, no console errors; '
+                f'screenshot {screenshot}')
     finally:
         if driver is not None:
             try: driver.quit()
@@ -227,6 +232,26 @@ def _uploads(driver, folder: Path, until: float):
     except CheckFailed as e:
         sel = _js(driver, "return [...document.querySelectorAll('.stylus-app select')].map(s => s.selectedOptions[0] && s.selectedOptions[0].text);")
         raise CheckFailed(f'{e} (the error line: {_errors(driver)!r}; the pickers show {sel})') from None
+
+
+def _scheduled_run(driver, until: float) -> float:
+    "Tick 'change style over time', type its end (the content is the 1-second uploaded tone now), run: the result fades one style into the other."
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    active = "return [...document.querySelectorAll('.stylus-app .widget-slider')].filter(s => s.textContent.includes('weight') && !s.querySelector('[disabled]')).length;"
+    before = _js(driver, active)
+    driver.find_element(By.CSS_SELECTOR, '.stylus-app .stylus-schedule input[type=checkbox]').click()
+    _wait('the weight sliders to grey out under the schedule', min(until, time.monotonic() + 20), lambda: _js(driver, active) == 0)
+    end = driver.find_element(By.CSS_SELECTOR, '.stylus-app .stylus-schedule-end input')
+    end.send_keys(Keys.CONTROL, 'a'); end.send_keys('1', Keys.TAB)   # the field commits on leaving it
+    t0 = time.monotonic()
+    [b for b in driver.find_elements(By.CSS_SELECTOR, '.stylus-app button') if b.text.strip() == 'Run'][0].click()
+    title = "return [...document.querySelectorAll('.stylus-app b')].map(b => b.textContent).filter(t => t.includes(', then ')).join('');"
+    _wait('the scheduled result', until, lambda: _js(driver, title) or _errors(driver))
+    if errors := _errors(driver): raise CheckFailed(f'the scheduled run shows an error: {errors}')
+    if ' in the style of ' not in _js(driver, title): raise CheckFailed(f'the scheduled result title does not name both styles: {_js(driver, title)!r}')
+    if not before: raise CheckFailed('no weight slider was active before the schedule was ticked')
+    return time.monotonic() - t0
 
 
 def _raise(msg):
