@@ -150,9 +150,9 @@ class _ScheduleRow:
     def __init__(self):
         self.on = W.Checkbox(value=False, description='change style over time', indent=False, layout=W.Layout(width='190px'))
         pick = lambda d: W.Dropdown(options=[], description=d, style=_SMALL, layout=W.Layout(width='260px', max_width='100%'))
-        time = lambda d, v: W.BoundedFloatText(value=v, min=0, max=24 * 3600, step=0.5, description=d, style=_SMALL,
+        secs = lambda d, v: W.BoundedFloatText(value=v, min=0, max=24 * 3600, step=0.5, description=d, style=_SMALL,
                                                layout=W.Layout(width='150px', max_width='100%'))
-        self.source, self.target, self.start, self.end = pick('from'), pick('to'), time('start (s)', 0.0), time('end (s)', 5.0)
+        self.source, self.target, self.start, self.end = pick('from'), pick('to'), secs('start (s)', 0.0), secs('end (s)', 5.0)
         for w, c in [(self.start, 'stylus-schedule-start'), (self.end, 'stylus-schedule-end'), (self.on, 'stylus-schedule')]: w.add_class(c)
         self.on.observe(lambda _: self._grey(), 'value'); self._grey()
         self.box = _row(self.on, self.source, self.target, self.start, self.end)
