@@ -487,6 +487,7 @@ d = { 'settings': { 'branch': 'main',
                                 'stylus.widgets._row': ('app.html#_row', 'stylus/widgets.py'),
                                 'stylus.widgets._slider': ('app.html#_slider', 'stylus/widgets.py'),
                                 'stylus.widgets._wav_bytes': ('app.html#_wav_bytes', 'stylus/widgets.py'),
+                                'stylus.widgets._windows_of': ('app.html#_windows_of', 'stylus/widgets.py'),
                                 'stylus.widgets.decode_upload': ('app.html#decode_upload', 'stylus/widgets.py'),
                                 'stylus.widgets.packaged_clips': ('app.html#packaged_clips', 'stylus/widgets.py'),
                                 'stylus.widgets.spectrogram_png': ('app.html#spectrogram_png', 'stylus/widgets.py')}}}

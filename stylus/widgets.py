@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from .audio import (StylusError, read_audio, load_audio, shipped_clips, resampled_frames, is_out_of_memory,
-                          SpectrogramParams, stft, mel_from_stft, n_windows, show_mel)
+                          SpectrogramParams, stft, mel_from_stft, n_windows, show_mel, analyse, style_windows)
 from .guidance import StyleSchedule
 from .pipeline import PRESETS, StylusPipeline, TransferResult, make_config, expected_unet_passes
 
@@ -55,7 +55,7 @@ def spectrogram_png(audio:np.ndarray, # samples `(channels, samples)` or `(sampl
                     title:str='',     # a title above the plot
                     params:SpectrogramParams|None=None, # the spectrogram settings (Riffusion's by default)
                     size:tuple=(4.2, 2.6), # figure size in inches (at 100 dpi)
-                    window:tuple|None=None, # (start, end) in seconds to outline, e.g. the style window the model used
+                    window:tuple|list|None=None, # (start, end) in seconds to outline, or a list of them, e.g. the style windows the model used
                    ) -> bytes:        # a PNG image
     "A PNG of the mel-spectrogram the model sees (mono mix, dB) with time in seconds and frequency in Hz."
     p = params or SpectrogramParams()
@@ -290,12 +290,18 @@ def _schedule(self:StylusApp, duration:float # seconds of the content the run ta
     return [self.styles[sch.source.value], self.styles[sch.target.value]], StyleSchedule.ramp(start, end, 2, 0, 1).check(2, duration)
 
 # %% ../nbs/09_app.ipynb #2c6bfc92
+def _windows_of(style, config, p:SpectrogramParams) -> int:
+    "How many windows of `style` a run inverts: 1, or as many as `style_windows` finds of the N asked (fewer in a short style)."
+    if config.style_windows == 1: return 1
+    mel = analyse(load_audio(style, p.sample_rate).mean(0, keepdims=True), p, config.chunk_frames)[0]
+    return len(style_windows(mel, p, config.style_windows, config.style_offset)[1])
+
 @patch
 def _expected_passes(self:StylusApp, inp:_Inputs) -> int:
-    "The U-Net passes the run will make (content windows x channels, styles, steps)."
-    p, (audio, rate) = self.pipe.params, inp.content_audio
+    "The U-Net passes the run will make (content windows x channels, style windows, steps)."
+    p, (audio, rate), config = self.pipe.params, inp.content_audio, make_config(inp.preset, **inp.settings)
     items = audio.shape[0] * n_windows(resampled_frames(audio.shape[-1], rate, p), p)
-    return expected_unet_passes(items, len(inp.styles), make_config(inp.preset, **inp.settings))
+    return expected_unet_passes(items, sum(_windows_of(s, config, p) for s in inp.styles), config)
 
 # %% ../nbs/09_app.ipynb #2c6bf001
 @patch
@@ -325,13 +331,13 @@ def _panel(self:StylusApp, title:str, audio:np.ndarray, rate:int, window=None) -
 # %% ../nbs/09_app.ipynb #8e11b001
 @patch
 def _show_styles(self:StylusApp, inp:_Inputs, audios:list, offsets:list|None=None):
-    "The styles column; once the run has chosen them, each style's (first) window is outlined."
+    "The styles column; once the run has chosen them, each style's windows are outlined (`offsets`: their starts, per style)."
     p, n = self.pipe.params if self.pipe is not None else SpectrogramParams(), len(inp.styles)
     span = p.n_frames * p.hop_length / p.sample_rate
     if inp.schedule is not None: notes = [f' (alone until {inp.schedule.times[0]:g} s)', f' (alone from {inp.schedule.times[-1]:g} s)']
     else: notes = [f' (weight {w / sum(inp.weights):.2f})' if n > 1 else '' for w in inp.weights]
     self.out_styles.children = [W.HTML('<h4>style' + ('s' if n > 1 else '') + '</h4>'), *[
-        self._panel(label + note, a, r, None if not offsets or offsets[i] is None else (offsets[i], min(offsets[i] + span, a.shape[-1] / r)))
+        self._panel(label + note, a, r, None if not offsets or not offsets[i] else [(o, min(o + span, a.shape[-1] / r)) for o in offsets[i]])
         for i, (label, note, (a, r)) in enumerate(zip(inp.style_labels, notes, audios))]]
 
 # %% ../nbs/09_app.ipynb #8e11b002
@@ -397,7 +403,7 @@ def run(self:StylusApp) -> TransferResult|None:
             res = pipe.transfer(inp.content, inp.styles, weights=inp.weights, schedule=inp.schedule, preset=inp.preset, quiet=True,
                                 **inp.settings)
         res.settings.update(content=inp.content_label, styles=inp.style_labels)
-        self._show_styles(inp, styles, res.settings.get('style_offsets_seconds'))
+        self._show_styles(inp, styles, res.settings.get('style_window_offsets_seconds'))
         self.progress.max, self.progress.value, self.progress.bar_style = max(self.passes, 1), max(self.passes, 1), 'success'
         self.out_result.children = [W.HTML('<h4>result</h4>'), self._panel(_result_title(inp), res.audio, res.sample_rate)]
         self.status.value = f'done in {time.perf_counter() - t0:.1f} s ({self.passes} U-Net passes)'
