@@ -503,7 +503,7 @@ def transfer(self:StylusPipeline,
     layers, t0 = injection_layers(self.model.unet, config.n_blocks), time.perf_counter()
     info = _scan(content)
     frames = resampled_frames(info['samples'], info['rate'], self.params)
-    rows = schedule and schedule.check(len(styles), info['samples'] / info['rate']).window_weights(frames, self.params)
+    rows = None if schedule is None else schedule.check(len(styles), info['samples'] / info['rate']).window_weights(frames, self.params)
     n, work = n_windows(frames, self.params), _Work(None, quiet)
     work.times['analysis'] = time.perf_counter() - t0
     spool = _Spool(info['channels'], None if output is None else output.parent)
