@@ -351,11 +351,11 @@ def _passes(model:SDModel, layers:list[str], x, t:int, settings:list[dict], cloc
     for i in range(warmup + reps):
         for o, kw in zip(out, settings):         # in turn: a passing load on the machine falls on every setting alike
             with torch.inference_mode(), attention_control(model.unet, layers, **kw) as ctl:
-                ctl.set_timestep(t); _reset_peak_rss(); rss = _rss_mib()
+                ctl.set_timestep(t); _reset_peak_rss()
                 clock.total = 0.0; t0 = time.perf_counter()
                 model.unet(x, t, encoder_hidden_states=emb)
                 dt = time.perf_counter() - t0
-            o['peak'], o['calls'] = max(o['peak'], _peak_rss_mib() - rss), ctl.calls
+            o['peak'], o['calls'] = max(o['peak'], _peak_rss_mib()), ctl.calls    # the process's peak during this forward
             if i >= warmup: o['times_s'].append(dt); o['layers_s'].append(clock.total)
     return out
 
@@ -363,7 +363,7 @@ def _passes(model:SDModel, layers:list[str], x, t:int, settings:list[dict], cloc
 def injected_pass_times(model:SDModel,       # a loaded model
                         n_windows=(1, 2, 4), # style windows
                         batches=(1, 4),      # content batch sizes
-                        reps:int=5,          # timed forwards per row (the median counts)
+                        reps:int=3,          # timed forwards per row (the median counts)
                         warmup:int=1,        # untimed forwards first, per row
                         alpha:float=0.9,     # style strength of the guidance
                         gamma:float=0.75,    # query preservation
@@ -382,7 +382,7 @@ def injected_pass_times(model:SDModel,       # a loaded model
                                              for n in n_windows]
             passes, load = _passes(model, layers, x, t, settings, clock, reps, warmup), os.getloadavg()[0]
             rows += [{'batch': b, 'windows': n, 'injected_calls': o['calls'], 'times_s': o['times_s'], 'median_s': statistics.median(o['times_s']),
-                      'min_s': min(o['times_s']), 'layers_s': statistics.median(o['layers_s']), 'extra_peak_mib': o['peak'], 'load': load}
+                      'min_s': min(o['times_s']), 'layers_s': statistics.median(o['layers_s']), 'peak_rss_mib': o['peak'], 'load': load}
                      for n, o in zip((0, *n_windows), passes)]
     finally: clock.remove()
     return rows
@@ -401,12 +401,12 @@ def style_windows_table(sizes:list[dict], # `style_cache_sizes`' rows
     base = {(r['batch'], r['windows']): r['median_s'] for r in times}
     fast = {(r['batch'], r['windows']): r['min_s'] for r in times}
     b = ['| pass | batch | median (s) | fastest (s) | vs plain | vs N = 1 | vs N = 1, fastest | injected layers (s) | their share | '
-         'rest of the U-Net (s) | peak RSS above the model (MiB) |', '|---|---|---|---|---|---|---|---|---|---|---|']
+         'rest of the U-Net (s) | peak RSS in the pass (MiB) |', '|---|---|---|---|---|---|---|---|---|---|---|']
     for r in times:
         n, bt, m = r['windows'], r['batch'], r['median_s']
         vs1 = '– | –' if n == 0 else f"{m / base[(bt, 1)]:.3f} | {r['min_s'] / fast[(bt, 1)]:.3f}"
         b.append(f"| {'plain' if n == 0 else f'injected, N = {n}'} | {bt} | {m:.2f} | {r['min_s']:.2f} | {m / base[(bt, 0)]:.3f} | {vs1} | "
-                 f"{r['layers_s']:.2f} | {r['layers_s'] / m:.0%} | {m - r['layers_s']:.2f} | {r['extra_peak_mib']:.0f} |")
+                 f"{r['layers_s']:.2f} | {r['layers_s'] / m:.0%} | {m - r['layers_s']:.2f} | {_f(r.get('peak_rss_mib'), 0)} |")
     return '\n'.join(a) + '\n\n' + '\n'.join(b) + '\n'
 
 # %% ../nbs/10_benchmark.ipynb #sw000019
@@ -420,8 +420,8 @@ def style_windows_benchmark(model:str|None=None,  # hub id or folder; None: SD 1
                            ) -> dict:             # the machine, the rows of both measurements, and the tables
     "Cache size and injected-pass time of a style drawn from N windows, in one process on the CPU."
     m = load_pipeline(_model_path(model), device='cpu', dtype=dtype, verbose=False)
-    t0 = time.perf_counter()
+    t0, model_rss = time.perf_counter(), _rss_mib()
     sizes = style_cache_sizes(m, n_windows, steps, full)
     times = injected_pass_times(m, n_windows, batches, reps, steps=steps)
-    info = {**machine(), 'model': m.model_id, 'dtype': str(m.dtype).removeprefix('torch.'), 'minutes': (time.perf_counter() - t0) / 60}
+    info = {**machine(), 'model': m.model_id, 'dtype': str(m.dtype).removeprefix('torch.'), 'model_rss_mib': model_rss, 'minutes': (time.perf_counter() - t0) / 60}
     return {'machine': info, 'sizes': sizes, 'times': times, 'table': style_windows_table(sizes, times)}
