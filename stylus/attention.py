@@ -103,11 +103,14 @@ def windows(self:FeatureRecord) -> int:
     return int(self.meta.get('windows', 1))
 
 @patch
-def concat(self:FeatureRecord) -> FeatureRecord:
-    "One item whose tokens are all the record's items' tokens in order: N windows of a style as one style."
-    r = FeatureRecord(self.dtype, self.device, {**self.meta, 'windows': self.batch_size * self.windows})
-    r.features = {l: {t: x.reshape(1, -1, x.shape[-1]) for t, x in d.items()} for l, d in self.features.items()}
-    r.noise = self.noise   # all N windows' noise: AdaIN pools the style's statistics over them
+def concat(self:FeatureRecord, *others:FeatureRecord) -> FeatureRecord:
+    "One item whose tokens are the tokens of all items of this record (and `others`), in order: N windows of a style as one style."
+    parts = [self, *others]
+    r = FeatureRecord(self.dtype, self.device, {**self.meta, 'windows': sum(p.batch_size * p.windows for p in parts)})
+    r.features = {l: {t: torch.cat([p.features[l][t] for p in parts]).reshape(1, -1, x.shape[-1]) for t, x in d.items()}
+                  for l, d in self.features.items()}
+    noises = [p.noise for p in parts if p.noise is not None]
+    r.noise = torch.cat(noises) if noises else None   # all N windows' noise: AdaIN pools the style's statistics over them
     return r
 
 # %% ../nbs/02_attention.ipynb #98cac35b

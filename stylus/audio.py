@@ -20,7 +20,7 @@ __all__ = ['OUTPUT_FORMATS', 'HZ_TICKS', 'StylusError', 'is_out_of_memory', 'rea
            'load_audio', 'resampled_frames', 'AudioInfo', 'audio_info', 'audio_blocks', 'output_subtype',
            'write_atomic', 'save_json', 'check_writable', 'audio_writer', 'save_audio', 'SpectrogramParams', 'stft',
            'mel_from_stft', 'stft_frames', 'analyse', 'mel_to_image', 'image_to_mel', 'show_mel', 'n_windows',
-           'split_windows', 'stitch_windows', 'style_window']
+           'split_windows', 'stitch_windows', 'style_windows', 'style_window']
 
 # %% ../nbs/00_audio.ipynb #47cbc964
 class StylusError(Exception):
@@ -647,19 +647,30 @@ def stitch_windows(windows:np.ndarray, # windows `(n_windows, ..., n_mels, n_fra
     return (out / total)[..., :length].astype(windows.dtype)
 
 # %% ../nbs/00_audio.ipynb #63791195
-def style_window(mel:np.ndarray, # the style's mel, (n_mels, frames), mono
-                 params:SpectrogramParams,
-                 offset:float|None=None # seconds where the window starts; None picks the loudest window
-                ) -> tuple[np.ndarray, int]:
-    "One `n_frames` window of a style's mel and its first frame: the loudest, or the one at `offset`; short styles loop."
-    n, T = params.n_frames, mel.shape[-1]
-    if T < n: mel, T = np.tile(mel, (1, math.ceil(n / T)))[:, :n], n  # loop a short style to fill a window
+def style_windows(mel:np.ndarray, # the style's mel, (n_mels, frames), mono
+                  params:SpectrogramParams,
+                  n:int=1,        # how many windows to take
+                  offset:float|None=None # seconds where the first window starts (the next follow it); None: the loudest windows
+                 ) -> tuple[np.ndarray, list[int]]: # windows `(k, n_mels, n_frames)` with k <= n, and their first frames
+    "Up to `n` non-overlapping `n_frames` windows of a style's mel: the loudest, or those from `offset` on; short styles loop."
+    width, T = params.n_frames, mel.shape[-1]
+    if T < width: mel, T = np.tile(mel, (1, math.ceil(width / T)))[:, :width], width  # loop a short style to fill a window
     if offset is not None:
-        start = int(round(offset * params.sample_rate / params.hop_length))
-        if not 0 <= start <= T - n:
-            raise StylusError(f"The style offset {offset} s leaves less than one window ({params.n_frames * params.hop_length / params.sample_rate:.2f} s) of the style; "
-                              f"use an offset between 0 and {max(T - n, 0) * params.hop_length / params.sample_rate:.2f} s.")
+        first = int(round(offset * params.sample_rate / params.hop_length))
+        if not 0 <= first <= T - width:
+            raise StylusError(f"The style offset {offset} s leaves less than one window ({width * params.frame_seconds:.2f} s) of the style; "
+                              f"use an offset between 0 and {max(T - width, 0) * params.frame_seconds:.2f} s.")
+        starts = list(range(first, T - width + 1, width))[:n]
     else:
-        energy = np.convolve(mel.sum(0), np.ones(n), 'valid')  # energy of every window start
-        start = int(energy.argmax())
-    return mel[:, start:start + n], start
+        energy = np.convolve(mel.sum(0), np.ones(width), 'valid')  # energy of every window start
+        starts = []
+        while len(starts) < n and np.isfinite(energy).any():
+            s = int(energy.argmax()); starts.append(s)
+            energy[max(s - width + 1, 0):s + width] = -np.inf      # starts that would overlap it
+        starts.sort()
+    return np.stack([mel[:, s:s + width] for s in starts]), starts
+
+def style_window(mel:np.ndarray, params:SpectrogramParams, offset:float|None=None) -> tuple[np.ndarray, int]:
+    "The one window of `style_windows(mel, params, 1, offset)` and its first frame."
+    windows, starts = style_windows(mel, params, 1, offset)
+    return windows[0], starts[0]

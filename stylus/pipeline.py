@@ -18,17 +18,17 @@ from tqdm.auto import tqdm
 
 import stylus
 from .audio import (StylusError, load_audio, save_audio, SpectrogramParams, mel_to_image, image_to_mel,
-                          analyse, style_window, stft_frames, mel_from_stft, n_windows, resampled_frames, audio_info,
+                          analyse, style_windows, stft_frames, mel_from_stft, n_windows, resampled_frames, audio_info,
                           audio_blocks, audio_writer, output_subtype, save_json, check_writable)
 from .inversion import SDModel, load_pipeline, encode, decode, invert, sample
 from .attention import FeatureRecord, attention_control, injection_layers, is_style_cache
 from .adain import adain, normalize_weights
-from .guidance import StyleGuidance
+from .guidance import StyleGuidance, StyleSchedule, as_schedule
 from .reconstruction import mel_to_magnitude, griffin_lim, Resynthesiser, WindowStitcher
 
 # %% auto #0
-__all__ = ['MAX_STEPS', 'PRESETS', 'StylusConfig', 'make_config', 'TransferResult', 'versions', 'expected_unet_passes',
-           'match_loudness', 'StylusPipeline']
+__all__ = ['MAX_STYLE_WINDOWS', 'MAX_STEPS', 'PRESETS', 'StylusConfig', 'make_config', 'TransferResult', 'versions',
+           'expected_unet_passes', 'match_loudness', 'StylusPipeline']
 
 # %% ../nbs/07_pipeline.ipynb #c6835c19
 def _whole(name:str, v, lo:int, hi:int|None) -> int:
@@ -70,6 +70,7 @@ class StylusConfig:
     batch_size:int=4         # windows per U-Net batch
     reconstruction:str='phase' # 'phase' (the content's STFT phase) or 'griffin-lim'
     style_offset:float|None=None # seconds into each style where its window starts (None: the loudest window)
+    style_windows:int=1      # windows of each style its keys and values come from (the N loudest, or N from style_offset on)
     n_blocks:int=2           # how many of the decoder's finest up blocks are injected
     record_dtype:str='float16' # precision of the recorded features
     chunk_frames:int=1024    # STFT frames per chunk of the analysis and the reconstruction (0: the whole song at once)
@@ -77,6 +78,7 @@ class StylusConfig:
     def __post_init__(self):
         for name, check in _RULES.items(): setattr(self, name, check(name, getattr(self, name)))
 
+MAX_STYLE_WINDOWS = 16 # windows a style may be drawn from (each one more inverted window; its record and attention keys grow N-fold)
 MAX_STEPS = 1000 # DDIM steps a config accepts (SD 1.x's scheduler has 1000 training steps; the loaded model's own count is checked again)
 _RULES = {  # setting -> its check, which returns the value normalised (ints as int, numbers as float)
     'alpha': lambda n, v: _number(n, v, 0), 'gamma': lambda n, v: _number(n, v, 0, 1),
@@ -84,7 +86,8 @@ _RULES = {  # setting -> its check, which returns the value normalised (ints as 
     'steps': lambda n, v: _whole(n, v, 1, MAX_STEPS), 'fixed_point': lambda n, v: _whole(n, v, 0, None),
     'mel_refine': lambda n, v: _whole(n, v, 0, None), 'seed': lambda n, v: _whole(n, v, 0, 2**64 - 1),
     'batch_size': lambda n, v: _whole(n, v, 1, None), 'reconstruction': lambda n, v: _choice(n, v, ('phase', 'griffin-lim')),
-    'style_offset': lambda n, v: None if v is None else _number(n, v, 0), 'n_blocks': lambda n, v: _whole(n, v, 1, None),
+    'style_offset': lambda n, v: None if v is None else _number(n, v, 0), 'style_windows': lambda n, v: _whole(n, v, 1, MAX_STYLE_WINDOWS),
+    'n_blocks': lambda n, v: _whole(n, v, 1, None),
     'record_dtype': lambda n, v: _choice(n, v, ('float16', 'bfloat16', 'float32')), 'chunk_frames': lambda n, v: _whole(n, v, 0, None),
 }
 
@@ -190,7 +193,7 @@ class _Work:
 
 # %% ../nbs/07_pipeline.ipynb #3fc59ef9
 def expected_unet_passes(n_windows:int,       # content windows x channels
-                         n_new_styles:int,    # styles that are not cached (they are inverted)
+                         n_new_styles:int,    # style windows that are not cached (they are inverted; N per style with `style_windows=N`)
                          config:StylusConfig
                         ) -> int:
     "The U-Net passes a transfer makes: nothing hidden, nothing for strength or blending."
@@ -291,28 +294,35 @@ def _record_inversion(model:SDModel, latents, config:StylusConfig, layers, work:
 
 # %% ../nbs/07_pipeline.ipynb #3ebb5d10
 @patch
-def _style_records(self:StylusPipeline, styles, config:StylusConfig, layers, work:_Work) -> list[FeatureRecord]:
-    "A features record per style: loaded from a cache, or inverted (all new styles batched together)."
-    records, todo, meta = [None] * len(styles), [], _style_meta(self.model, self.params, config, layers)
+def _style_sources(self:StylusPipeline, styles, config:StylusConfig, layers, work:_Work) -> list:
+    "Each style as a checked cached `FeatureRecord`, or `(windows, starts)` of its mel to invert."
+    meta, out = _style_meta(self.model, self.params, config, layers), []
     for i, s in enumerate(styles):
-        if isinstance(s, FeatureRecord): records[i] = _check_cache(s, meta, f'#{i+1}')
-        elif is_style_cache(s):
-            with work.stage('load'): records[i] = _check_cache(FeatureRecord.load(s, self.model.device), meta, str(s))
-        else:
-            with work.stage('load'): audio = load_audio(s, self.params.sample_rate).mean(0, keepdims=True)
-            with work.stage('analysis'):
-                mel = analyse(audio, self.params, config.chunk_frames)[0]
-                window, start = style_window(mel, self.params, config.style_offset)
-            todo.append((i, window, start, s))
+        if isinstance(s, FeatureRecord): out.append(_check_cache(s, meta, f'#{i+1}')); continue
+        with work.stage('load'):
+            if is_style_cache(s): out.append(_check_cache(FeatureRecord.load(s, self.model.device), meta, str(s))); continue
+            audio = load_audio(s, self.params.sample_rate).mean(0, keepdims=True)
+        with work.stage('analysis'):
+            out.append(style_windows(analyse(audio, self.params, config.chunk_frames)[0], self.params, config.style_windows, config.style_offset))
+    return out
+
+@patch
+def _style_records(self:StylusPipeline, styles, sources:list, config:StylusConfig, layers, work:_Work) -> list[FeatureRecord]:
+    "A features record per style: cached ones as they are; the others' windows inverted in batches, then joined per style."
+    todo = [(i, w) for i, src in enumerate(sources) if not isinstance(src, FeatureRecord) for w in src[0]]
+    parts, meta = {}, _style_meta(self.model, self.params, config, layers)
     for b in range(0, len(todo), config.batch_size):
         chunk = todo[b:b + config.batch_size]
-        with work.stage('encode'): latents, _ = _encode_mels(self.model, np.stack([w for _, w, _, _ in chunk]), self.params)
-        with work.stage('inversion'):
-            rec = _record_inversion(self.model, latents, config, layers, work, meta)
-        for j, (i, _, start, src) in enumerate(chunk):
-            records[i] = rec.select([j])
-            records[i].meta.update(source=str(src) if isinstance(src, (str, Path)) else 'array',
-                                   offset_seconds=round(start * self.params.hop_length / self.params.sample_rate, 3))
+        with work.stage('encode'): latents, _ = _encode_mels(self.model, np.stack([w for _, w in chunk]), self.params)
+        with work.stage('inversion'): rec = _record_inversion(self.model, latents, config, layers, work, meta)
+        for j, (i, _) in enumerate(chunk): parts.setdefault(i, []).append(rec.select([j]))
+    records, seconds = [], lambda f: round(f * self.params.frame_seconds, 3)
+    for i, src in enumerate(sources):
+        if isinstance(src, FeatureRecord): records.append(src); continue
+        r = parts[i][0].concat(*parts[i][1:])
+        r.meta.update(source=str(styles[i]) if isinstance(styles[i], (str, Path)) else 'array',
+                      offset_seconds=seconds(src[1][0]), offsets_seconds=[seconds(f) for f in src[1]])
+        records.append(r)
     return records
 
 # %% ../nbs/07_pipeline.ipynb #8a35b462
@@ -320,17 +330,17 @@ def _style_records(self:StylusPipeline, styles, config:StylusConfig, layers, wor
 @_settings_signature
 def cache_style(self:StylusPipeline, style,  # a path or (array, rate)
                 path,                        # where to write the `.safetensors` cache
-                preset:str|None=None,        # a preset name (only `steps`, `fixed_point`, `style_offset` matter)
+                preset:str|None=None,        # a preset name (only `steps`, `fixed_point`, `style_offset`, `style_windows` matter)
                 quiet:bool=True,             # hide the progress bar
                 **settings                   # settings overriding the preset
                ) -> Path:
-    "Invert `style` once and save its features to `path`."
+    "Invert `style` once (all its `style_windows`) and save its features to `path`."
     path = Path(path)
     if not is_style_cache(path): raise StylusError(f"A style cache is a .safetensors file; give a path ending in .safetensors, not {path.name}.")
     config = _check_steps(self.model, make_config(preset, **settings))
     layers = injection_layers(self.model.unet, config.n_blocks)
     work = _Work(config.steps * (1 + config.fixed_point), quiet)
-    try: rec = self._style_records([style], config, layers, work)[0]
+    try: rec = self._style_records([style], self._style_sources([style], config, layers, work), config, layers, work)[0]
     finally: work.close()
     return rec.save(path)
 
@@ -386,12 +396,12 @@ class _Spool:
 # %% ../nbs/07_pipeline.ipynb #b91d07fd
 @patch
 def _stylise_batch(self:StylusPipeline, mels:np.ndarray, # content windows `(n, n_mels, n_frames)`
-                   records:list[FeatureRecord], config:StylusConfig, layers, weights:list[float], work:_Work
+                   records:list[FeatureRecord], config:StylusConfig, layers, weights:list, work:_Work
                   ) -> np.ndarray: # the stylised windows, same shape
     "Encode, invert (recording), AdaIN, sample with the styles injected, decode: one batch of content windows."
     with work.stage('encode'): latents, levels = _encode_mels(self.model, mels, self.params)
     with work.stage('inversion'): rec = _record_inversion(self.model, latents, config, layers, work, {})
-    style_noise = torch.cat([r.noise for r in records]).to(self.model.device)
+    style_noise = [r.noise.to(self.model.device) for r in records]              # each style's windows
     noise = adain(rec.noise, style_noise, weights) if config.adain else rec.noise
     guidance = StyleGuidance(config.alpha, weights, len(records))
     with work.stage('generation'), attention_control(
@@ -404,7 +414,7 @@ def _stylise_batch(self:StylusPipeline, mels:np.ndarray, # content windows `(n, 
 # %% ../nbs/07_pipeline.ipynb #3b3bcf96
 @patch
 def _stream(self:StylusPipeline, content, info:dict, stylise:Callable, config:StylusConfig, work:_Work, spool:_Spool):
-    "Content -> mel chunks -> windows -> `stylise(batch)` -> stitched mel -> audio at the content's rate, written to `spool`."
+    "Content -> mel chunks -> windows -> `stylise(batch, window_indices)` -> stitched mel -> audio at the content's rate, written to `spool`."
     p, C, hop, margin = self.params, info['channels'], self.params.hop_length, self.params.context_frames
     M = math.ceil(info['samples'] * (float(p.sample_rate) / info['rate'])) if info['rate'] != p.sample_rate else info['samples']
     T = 1 + M // hop; n, chunk, gl = n_windows(T, p), config.chunk_frames or T, config.reconstruction == 'griffin-lim'
@@ -412,7 +422,7 @@ def _stream(self:StylusPipeline, content, info:dict, stylise:Callable, config:St
     resyn = Resynthesiser(p, C, M, T, config.chunk_frames, config.mel_refine)
     buf, a0, f, mel, m0, w, items, done, whole = np.zeros((C, 0), np.float32), 0, 0, np.zeros((C, p.n_mels, 0), np.float32), 0, 0, [], {}, []
     def run(batch):                                             # stylise a batch, stitch the windows it completes
-        for (i, c, _), y in zip(batch, stylise(np.stack([m for *_, m in batch]))): done.setdefault(i, [None] * C)[c] = y
+        for (i, c, _), y in zip(batch, stylise(np.stack([m for *_, m in batch]), [i for i, *_ in batch])): done.setdefault(i, [None] * C)[c] = y
         while stitch.i in done and all(y is not None for y in done[stitch.i]):
             frames = stitch.add(np.stack(done.pop(stitch.i)))
             if gl: whole.append(frames)
@@ -445,15 +455,33 @@ def _source_name(s) -> str:
     return str(s) if isinstance(s, (str, Path)) else ('cached' if isinstance(s, FeatureRecord) else 'array')
 
 @patch
-def _settings(self:StylusPipeline, config:StylusConfig, weights:list, layers:list, content, styles:list,
-              records:list[FeatureRecord]) -> dict:
+def _settings(self:StylusPipeline, config:StylusConfig, weights:list|None, layers:list, content, styles:list,
+              records:list[FeatureRecord], schedule:StyleSchedule|None=None, window_weights:list|None=None) -> dict:
     "Every setting of a transfer, for its `TransferResult` and the CLI's sidecar."
     return {**asdict(config), 'weights': weights, 'model': self.model.model_id, 'device': str(self.model.device),
             'dtype': str(self.model.dtype).replace('torch.', ''), 'layers': layers, 'content': _source_name(content),
             'styles': [_source_name(s) for s in styles],
-            'style_offsets_seconds': [r.meta.get('offset_seconds') for r in records], 'params': asdict(self.params)}
+            'style_offsets_seconds': [r.meta.get('offset_seconds') for r in records],
+            'style_windows_used': [r.windows for r in records], 'style_window_offsets_seconds': [r.meta.get('offsets_seconds') for r in records],
+            'schedule': None if schedule is None else schedule.to_json(), 'window_weights': window_weights, 'params': asdict(self.params)}
 
 # %% ../nbs/07_pipeline.ipynb #5545cb89
+def _blend(weights, schedule, n_styles:int) -> tuple[list|None, StyleSchedule|None]:
+    "The plain weights (normalised), or the schedule read and checked as far as it can be without the content."
+    if schedule is None: return normalize_weights(weights, n_styles), None
+    if weights is not None: raise StylusError("Give either weights or a schedule, not both: a schedule holds the weights over time.")
+    return None, as_schedule(schedule).check(n_styles)
+
+@patch
+def _finish(self:StylusPipeline, spool:_Spool, info:dict, output, work:_Work) -> tuple[np.ndarray|None, float]:
+    "The spooled audio at the content's loudness, into `output` (no array returned) or as an array; and the gain."
+    ref = math.sqrt(info['sumsq'] / (info['channels'] * info['samples']))
+    gain = _loudness_gain(math.sqrt(spool.sumsq / (info['channels'] * max(spool.n, 1))), ref, spool.peak)
+    if output is None: return np.concatenate(list(spool.blocks(gain)), -1), gain
+    with work.stage('writing'), audio_writer(output, info['rate'], info['channels'], output_subtype(output, info['subtype'])) as write:
+        for b in spool.blocks(gain): write(b)
+    return None, gain
+
 @patch
 @_settings_signature
 def transfer(self:StylusPipeline,
@@ -465,35 +493,34 @@ def transfer(self:StylusPipeline,
              output=None,               # write the audio to this file as it is made (memory flat in the length); the result then holds no array
              overwrite:bool=False,      # with `output`: replace an existing file (and sidecar)
              sidecar:bool=False,        # with `output`: also write the settings to `OUTPUT.json`
-             **settings                 # any `StylusConfig` field: alpha, gamma, temperature, adain, steps, seed, ...
+             schedule=None,             # weights that change over the song, in place of `weights`: a `StyleSchedule`, a .csv/.json file or `(time, weights)` pairs
+             **settings                 # any `StylusConfig` field: alpha, gamma, temperature, adain, steps, seed, style_windows, ...
             ) -> TransferResult:
     "Re-play `content` in the timbre of `styles`."
     config, styles = _check_steps(self.model, make_config(preset, **settings)), _as_styles(styles)
-    weights = normalize_weights(weights, len(styles))
+    weights, schedule = _blend(weights, schedule, len(styles))
     if output is not None: output = _check_output(output, overwrite, sidecar)
     layers, t0 = injection_layers(self.model.unet, config.n_blocks), time.perf_counter()
     info = _scan(content)
-    n = n_windows(resampled_frames(info['samples'], info['rate'], self.params), self.params)
-    expected = expected_unet_passes(n * info['channels'], sum(not is_style_cache(s) for s in styles), config)
-    work = _Work(expected, quiet)
+    frames = resampled_frames(info['samples'], info['rate'], self.params)
+    rows = None if schedule is None else schedule.check(len(styles), info['samples'] / info['rate']).window_weights(frames, self.params)
+    n, work = n_windows(frames, self.params), _Work(None, quiet)
     work.times['analysis'] = time.perf_counter() - t0
     spool = _Spool(info['channels'], None if output is None else output.parent)
     with spool.f:                                               # the spool is removed however the transfer ends
         try:
             with torch.inference_mode():
-                records = self._style_records(styles, config, layers, work)
-                self._stream(content, info, lambda b: self._stylise_batch(b, records, config, layers, weights, work), config, work, spool)
+                sources = self._style_sources(styles, config, layers, work)
+                new = sum(len(s[1]) for s in sources if not isinstance(s, FeatureRecord))
+                expected = expected_unet_passes(n * info['channels'], new, config); work.bar.reset(total=expected)
+                records = self._style_records(styles, sources, config, layers, work)
+                blend = lambda idx: weights if rows is None else [rows[i] for i in idx]     # the batch's weights
+                self._stream(content, info, lambda b, idx: self._stylise_batch(b, records, config, layers, blend(idx), work), config, work, spool)
         finally: work.close()
-        ref = math.sqrt(info['sumsq'] / (info['channels'] * info['samples']))
-        gain = _loudness_gain(math.sqrt(spool.sumsq / (info['channels'] * max(spool.n, 1))), ref, spool.peak)
-        if output is None: audio = np.concatenate(list(spool.blocks(gain)), -1)
-        else:
-            with work.stage('writing'), audio_writer(output, info['rate'], info['channels'], output_subtype(output, info['subtype'])) as write:
-                for b in spool.blocks(gain): write(b)
-            audio = None
+        audio, gain = self._finish(spool, info, output, work)
     stats = {**work.stats(), 'wall_seconds': round(time.perf_counter() - t0, 3), 'windows': n,
-             'channels': info['channels'], 'expected_unet_passes': expected}
-    result = TransferResult(audio, info['rate'], self._settings(config, weights, layers, content, styles, records), stats,
+             'channels': info['channels'], 'expected_unet_passes': expected, 'loudness_gain': gain}
+    result = TransferResult(audio, info['rate'], self._settings(config, weights, layers, content, styles, records, schedule, rows), stats,
                             shape=(info['channels'], info['samples']), path=output, subtype=info['subtype'])
     if output is not None and sidecar: save_json(_sidecar(output), result.info())
     return result
