@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_benchmark.ipynb #27546ab3
 from __future__ import annotations
-import datetime, json, os, platform, resource, subprocess, sys, tempfile, time
+import datetime, json, os, platform, resource, statistics, subprocess, sys, tempfile, time
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 
@@ -12,14 +12,17 @@ import numpy as np
 import torch
 
 import stylus
+from .attention import FeatureRecord, attention_control, injection_layers, record_nbytes
 from .audio import StylusError, read_audio, data_path, SpectrogramParams, n_windows, resampled_frames
-from .inversion import SDModel, load_pipeline
+from .guidance import StyleGuidance
+from .inversion import SDModel, load_pipeline, sampling_timesteps
 from .pipeline import StylusPipeline
 from .testing import tiny_pipeline, sd15_pipeline
 
 # %% auto #0
 __all__ = ['WINDOW_CASES', 'CPU_CASES', 'GPU_CASES', 'CASE_SETS', 'TABLE_COLUMNS', 'time_forward', 'BenchCase', 'run_case',
-           'machine', 'bench_table', 'run_benchmark', 'bench_command']
+           'machine', 'bench_table', 'run_benchmark', 'bench_command', 'style_cache_sizes', 'injected_pass_times',
+           'style_windows_table', 'style_windows_benchmark']
 
 # %% ../nbs/10_benchmark.ipynb #82750ce2
 def _sync(device:torch.device):
@@ -274,3 +277,151 @@ def bench_command(
         out.with_suffix('.md').write_text(table)
     print(table)
     return table
+
+# %% ../nbs/10_benchmark.ipynb #sw000002
+def _plain_features(model:SDModel,    # a loaded model
+                    layers:list[str], # the injected layers
+                    batch:int,        # latents in the forward
+                    t:int,            # the timestep the features are recorded at
+                    seed:int=0,       # seed of the random latents (and of the record's noise)
+                   ) -> FeatureRecord: # `batch` items at timestep `t`, in float16, with a noise of `batch` latents
+    "The injected layers' inputs in one plain forward of random latents: features of the recorded shape, no inversion."
+    s, c = model.unet.config.sample_size, model.unet.config.in_channels
+    x = torch.randn(batch, c, s, s, generator=torch.Generator().manual_seed(seed)).to(model.device, model.dtype)
+    with torch.inference_mode(), attention_control(model.unet, layers, mode='record', record=FeatureRecord()) as ctl:
+        ctl.set_timestep(t); model.unet(x, t, encoder_hidden_states=model.empty_embedding.expand(batch, -1, -1))
+    ctl.record.noise = torch.randn(batch, c, s, s, generator=torch.Generator().manual_seed(seed + 1))
+    return ctl.record
+
+# %% ../nbs/10_benchmark.ipynb #sw000005
+def _windows_record(one:FeatureRecord,   # features at one timestep, at least `n` items
+                    n:int,               # style windows
+                    timesteps:list[int], # the timesteps to fill
+                   ) -> FeatureRecord:   # `n` windows at each of `timesteps`, and the noise of `n` latents
+    "A style record of `n` windows at every timestep of `timesteps`, each a copy of `one`'s first timestep."
+    r = FeatureRecord(one.dtype, meta={'windows': n})
+    for l, d in one.features.items():
+        x = next(iter(d.values()))[:n]
+        for t in timesteps: r.add(l, t, x.clone())
+    r.noise = one.noise[:n].clone()
+    return r
+
+def _geometry(rec:FeatureRecord) -> list[tuple[int,int]]:
+    "(tokens, channels) of each layer of `rec`, per item: what `record_nbytes` takes."
+    return [tuple(next(iter(d.values())).shape[-2:]) for d in rec.features.values()]
+
+# %% ../nbs/10_benchmark.ipynb #sw000008
+def style_cache_sizes(model:SDModel,           # a loaded model
+                      n_windows=(1, 2, 4),     # style windows to size
+                      steps:int=50,            # DDIM steps the cache holds
+                      full=(1,),               # the N whose whole `steps`-step file is written and measured too
+                      folder:str|Path|None=None, # where the files are written (and deleted); default the temp dir
+                     ) -> list[dict]:          # per N: computed bytes, the noise's, the file's (scaled and whole)
+    "Bytes of a style cache of N windows: `record_nbytes`, and `.safetensors` files saved at 1, 2 and `steps` steps."
+    layers, ts = injection_layers(model.unet, 2), sampling_timesteps(model, steps)
+    one, rows = _plain_features(model, layers, max(n_windows), ts[0], seed=1), []
+    with tempfile.TemporaryDirectory(dir=folder, prefix='stylus-bench-') as d:
+        for n in n_windows:
+            sizes = {}
+            for k in sorted({1, 2} | ({steps} if n in full else set())):
+                p = _windows_record(one, n, ts[:k]).save(Path(d)/f'style-{n}-{k}.safetensors')
+                sizes[k] = p.stat().st_size; p.unlink()
+            rows.append({'windows': n, 'steps': steps, 'layers': len(layers), 'dtype': str(one.dtype).removeprefix('torch.'),
+                         'record_nbytes': n * record_nbytes(_geometry(one), steps), 'noise_bytes': one.noise[:n].nbytes,
+                         'file_scaled': sizes[1] + (steps - 1) * (sizes[2] - sizes[1]), 'file_bytes': sizes.get(steps)})
+    return rows
+
+# %% ../nbs/10_benchmark.ipynb #sw000011
+class _ModuleClock:
+    "Seconds spent inside `modules` (between their forward pre-hook and hook), added up in `total` until reset."
+    def __init__(self, modules):
+        self.total, self._t0 = 0.0, None
+        self.handles = [h for m in modules for h in (m.register_forward_pre_hook(self._start), m.register_forward_hook(self._stop))]
+    def _start(self, m, args): self._t0 = time.perf_counter()
+    def _stop(self, m, args, out): self.total += time.perf_counter() - self._t0
+    def remove(self):
+        "Take the hooks off."
+        for h in self.handles: h.remove()
+
+# %% ../nbs/10_benchmark.ipynb #sw000012
+def _passes(model:SDModel, layers:list[str], x, t:int, settings:list[dict], clock:_ModuleClock, reps:int, warmup:int) -> list[dict]:
+    "Forwards of `x` at timestep `t` under each of `settings` (`attention_control`'s), taken in turn `warmup + reps` times."
+    out = [{'times_s': [], 'layers_s': [], 'peak': 0.0, 'calls': 0} for _ in settings]
+    emb = model.empty_embedding.expand(x.shape[0], -1, -1)
+    for i in range(warmup + reps):
+        for o, kw in zip(out, settings):         # in turn: a passing load on the machine falls on every setting alike
+            with torch.inference_mode(), attention_control(model.unet, layers, **kw) as ctl:
+                ctl.set_timestep(t); _reset_peak_rss()
+                clock.total = 0.0; t0 = time.perf_counter()
+                model.unet(x, t, encoder_hidden_states=emb)
+                dt = time.perf_counter() - t0
+            o['peak'], o['calls'] = max(o['peak'], _peak_rss_mib()), ctl.calls    # the process's peak during this forward
+            if i >= warmup: o['times_s'].append(dt); o['layers_s'].append(clock.total)
+    return out
+
+# %% ../nbs/10_benchmark.ipynb #sw000022
+def injected_pass_times(model:SDModel,       # a loaded model
+                        n_windows=(1, 2, 4), # style windows
+                        batches=(1, 4),      # content batch sizes
+                        reps:int=3,          # timed forwards per row (the median counts)
+                        warmup:int=1,        # untimed forwards first, per row
+                        alpha:float=0.9,     # style strength of the guidance
+                        gamma:float=0.75,    # query preservation
+                        steps:int=50,        # the run whose mid timestep is used
+                       ) -> list[dict]:      # per batch: a plain row (windows 0), then one per N
+    "Seconds of a plain U-Net forward and of an injected one with a style of N windows, and the injected layers' share."
+    layers, t = injection_layers(model.unet, 2), sampling_timesteps(model, steps)[steps // 2]
+    contents, styles = _plain_features(model, layers, max(batches), t, seed=0), _plain_features(model, layers, max(n_windows), t, seed=1)
+    s, c = model.unet.config.sample_size, model.unet.config.in_channels
+    clock, rows = _ModuleClock([model.unet.get_submodule(l) for l in layers]), []
+    try:
+        for b in batches:
+            x = torch.randn(b, c, s, s, generator=torch.Generator().manual_seed(2)).to(model.device, model.dtype)
+            settings = [dict(mode='off')] + [dict(mode='inject', content=contents.select(slice(0, b)), free=False, gamma=gamma,
+                                                  styles=[styles.select(slice(0, n)).concat()], guidance=StyleGuidance(alpha, None, 1))
+                                             for n in n_windows]
+            passes, load = _passes(model, layers, x, t, settings, clock, reps, warmup), os.getloadavg()[0]
+            rows += [{'batch': b, 'windows': n, 'injected_calls': o['calls'], 'times_s': o['times_s'], 'median_s': statistics.median(o['times_s']),
+                      'min_s': min(o['times_s']), 'layers_s': statistics.median(o['layers_s']), 'peak_rss_mib': o['peak'], 'load': load}
+                     for n, o in zip((0, *n_windows), passes)]
+    finally: clock.remove()
+    return rows
+
+# %% ../nbs/10_benchmark.ipynb #sw000016
+def style_windows_table(sizes:list[dict], # `style_cache_sizes`' rows
+                        times:list[dict], # `injected_pass_times`' rows
+                       ) -> str:          # two markdown tables
+    "The cache sizes and the pass times of styles of N windows, as markdown tables with ratios to N = 1 and to a plain pass."
+    mib = lambda x: '–' if x is None else f"{x / 2**20:.1f}"
+    one = next(r for r in sizes if r['windows'] == 1)['record_nbytes']
+    a = ['| style windows N | record_nbytes (MiB) | + noise (MiB) | file, scaled from 1-2 steps (MiB) | file, saved whole (MiB) | vs N = 1 |',
+         '|---|---|---|---|---|---|']
+    a += [f"| {r['windows']} | {mib(r['record_nbytes'])} | {mib(r['noise_bytes'])} | {mib(r['file_scaled'])} | {mib(r['file_bytes'])} | "
+          f"{r['record_nbytes'] / one:.2f} |" for r in sizes]
+    base = {(r['batch'], r['windows']): r['median_s'] for r in times}
+    fast = {(r['batch'], r['windows']): r['min_s'] for r in times}
+    b = ['| pass | batch | median (s) | fastest (s) | vs plain | vs N = 1 | vs N = 1, fastest | injected layers (s) | their share | '
+         'rest of the U-Net (s) | peak RSS in the pass (MiB) |', '|---|---|---|---|---|---|---|---|---|---|---|']
+    for r in times:
+        n, bt, m = r['windows'], r['batch'], r['median_s']
+        vs1 = '– | –' if n == 0 else f"{m / base[(bt, 1)]:.3f} | {r['min_s'] / fast[(bt, 1)]:.3f}"
+        b.append(f"| {'plain' if n == 0 else f'injected, N = {n}'} | {bt} | {m:.2f} | {r['min_s']:.2f} | {m / base[(bt, 0)]:.3f} | {vs1} | "
+                 f"{r['layers_s']:.2f} | {r['layers_s'] / m:.0%} | {m - r['layers_s']:.2f} | {_f(r.get('peak_rss_mib'), 0)} |")
+    return '\n'.join(a) + '\n\n' + '\n'.join(b) + '\n'
+
+# %% ../nbs/10_benchmark.ipynb #sw000019
+def style_windows_benchmark(model:str|None=None,  # hub id or folder; None: SD 1.5's architecture with random weights; 'tiny'
+                            n_windows=(1, 2, 4),  # style windows
+                            batches=(1, 4),       # content batch sizes
+                            reps:int=3,           # timed forwards per row (the median counts)
+                            steps:int=50,         # DDIM steps of the cache
+                            full=(1, 2, 4),       # the N whose whole cache file is written
+                            dtype:str='auto',     # the U-Net's dtype (`'auto'`: bfloat16 on a bf16 CPU)
+                           ) -> dict:             # the machine, the rows of both measurements, and the tables
+    "Cache size and injected-pass time of a style drawn from N windows, in one process on the CPU."
+    m = load_pipeline(_model_path(model), device='cpu', dtype=dtype, verbose=False)
+    t0, model_rss = time.perf_counter(), _rss_mib()
+    sizes = style_cache_sizes(m, n_windows, steps, full)
+    times = injected_pass_times(m, n_windows, batches, reps, steps=steps)
+    info = {**machine(), 'model': m.model_id, 'dtype': str(m.dtype).removeprefix('torch.'), 'model_rss_mib': model_rss, 'minutes': (time.perf_counter() - t0) / 60}
+    return {'machine': info, 'sizes': sizes, 'times': times, 'table': style_windows_table(sizes, times)}
