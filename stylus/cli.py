@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_cli.ipynb #fe0915fc
 from __future__ import annotations
-import argparse, contextlib, importlib, inspect, os, signal, sys, threading, time
+import argparse, contextlib, functools, importlib, inspect, os, signal, sys, threading, time
 from pathlib import Path
 
 import stylus
@@ -56,15 +56,20 @@ def _help(text:str) -> str:
     return text.replace('OUTPUT_FORMATS', ', '.join(OUTPUT_FORMATS))
 
 # %% ../nbs/08_cli.ipynb #db6168f1
+@functools.lru_cache(maxsize=None)
+def _docments(func) -> dict:
+    "`func`'s parameters with their docments, read from its source once per process (a process that later loses the right to read the package's files still parses)."
+    from fastcore.docments import docments
+    return docments(func, full=True, returns=False, eval_str=True)
+
 def command_parser(func,                # a `*_command` function: its docments become the help
                    sub,                 # the subparsers (`ArgumentParser.add_subparsers()`) to add it to
                    name:str|None=None   # the subcommand's name (default: the function's, without `_command`, kebab-case)
                   ) -> argparse.ArgumentParser:
     "An argparse subparser `name` for `func`: docments become help, `snake_case` becomes `--kebab-case`."
     name = name or func.__name__.removesuffix('_command').replace('_', '-')
-    from fastcore.docments import docments
     p = sub.add_parser(name, help=func.__doc__, description=func.__doc__)
-    for arg, d in docments(func, full=True, returns=False, eval_str=True).items():
+    for arg, d in _docments(func).items():
         extra = dict(getattr(func, 'cli', {}).get(arg, {}))
         short = extra.pop('short', [])
         kw = dict(help=_help(d.docment or ''))
