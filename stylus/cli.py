@@ -96,7 +96,8 @@ def _check_outputs(outputs:list[Path], inputs, overwrite:bool, audio:bool=True):
     from stylus.audio import StylusError, check_writable
     for i, out in enumerate(outputs):
         for src in inputs:
-            if Path(src).exists() and Path(src).resolve() == out.resolve(): raise StylusError(f"The output {out} is one of the inputs; choose another path.")
+            # an input we may not even look at is for `_check_inputs` to name, so `os.path.exists`, which does not raise
+            if os.path.exists(src) and Path(src).resolve() == out.resolve(): raise StylusError(f"The output {out} is one of the inputs; choose another path.")
         check_writable(out, audio=audio and i == 0)
         if not out.parent.is_dir(): raise StylusError(f"The folder {out.parent} does not exist; create it or choose another output path.")
         if out.exists() and not overwrite: raise StylusError(f"{out} exists; pass --overwrite to replace it.")
