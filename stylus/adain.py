@@ -31,12 +31,12 @@ def normalize_weights(weights:Sequence[float]|None, # one weight per style, or N
 # %% ../nbs/03_adain.ipynb #05fd506c
 def weight_groups(weights, # None, one weight per style, or one such row per item of the batch
                   n:int,   # the number of styles
-                  items:int # the number of items in the batch
+                  items:int|None=None # the number of items in the batch (None: as many as there are rows)
                  ) -> list[tuple[list[float], list[int]]]: # (normalised weights, the items that have them), in first-seen order
     "The batch's items grouped by their blend weights (one group when all share them)."
     rows = weights is not None and len(weights) > 0 and isinstance(weights[0], (list, tuple, torch.Tensor, np.ndarray))
-    if not rows: return [(normalize_weights(weights, n), list(range(items)))]
-    if len(weights) != items: raise StylusError(f"Give one row of weights per item: {len(weights)} rows for {items} items.")
+    if not rows: return [(normalize_weights(weights, n), list(range(items or 0)))]
+    if items is not None and len(weights) != items: raise StylusError(f"Give one row of weights per item: {len(weights)} rows for {items} items.")
     groups = {}
     for i, w in enumerate(weights): groups.setdefault(tuple(normalize_weights(w, n)), []).append(i)
     return [(list(w), idx) for w, idx in groups.items()]

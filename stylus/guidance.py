@@ -25,9 +25,8 @@ class StyleGuidance:
     weights:Sequence|None=None   # blend weights, one per style (normalised to sum 1; default equal), or one row per batch item
     n_styles:int=1               # number of styles
     def __post_init__(self):
-        rows = self.weights is not None and len(self.weights) and isinstance(self.weights[0], (list, tuple))
-        self.groups = weight_groups(self.weights, self.n_styles, len(self.weights) if rows else 0)
-        self.weights = [w for w, _ in self.groups][0] if len(self.groups) == 1 else [list(map(float, r)) for r in self.weights]
+        self.groups = weight_groups(self.weights, self.n_styles)
+        self.weights = self.groups[0][0] if len(self.groups) == 1 else [list(map(float, r)) for r in self.weights]
         self.alpha = float(self.alpha)
 
     @property
